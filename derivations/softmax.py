@@ -1,0 +1,95 @@
+r"""Softmax: turning scores into weights.
+
+    softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ)
+
+Every weight is positive and they sum to 1, so attention can read them as "how much to look at each
+token". Adding the same constant to every score changes nothing, which is why code subtracts the
+largest score first (no overflow). Dividing the scores by a temperature T sharpens (T → 0) or
+flattens (T → ∞) the distribution.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.notation import Named
+from explainer.registry import derivation
+
+x = sp.IndexedBase("x", real=True)
+p = sp.IndexedBase("p")
+i, j = sp.symbols("i j", integer=True, positive=True)
+n = sp.Symbol("n", integer=True, positive=True)
+
+
+def softmax_i(scores, index=i):
+    """``exp(x_i) / Σ_j exp(x_j)`` for an indexed family of scores."""
+    return sp.exp(scores(index)) / sp.Sum(sp.exp(scores(j)), (j, 1, n))
+
+
+@derivation("softmax", "Softmax: from scores to weights", "attention")
+def softmax() -> Derivation:
+    c = sp.Symbol("c", real=True)
+    m = Named("m", r"m", real=True)
+    T = sp.Symbol("T", positive=True)
+    delta = sp.Symbol("delta", positive=True)
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    steps = (
+        define(p[i], softmax_i(lambda t: x[t]), "definition: exponentiate each score, divide by the total"),
+        Step(lhs=p[i], rel=">", rhs=0, why="each weight is positive: exp is positive and so is a sum of exps"),
+        Step(lhs=sp.Sum(p[i], (i, 1, n)), rhs=sp.Sum(sp.exp(x[i]), (i, 1, n)) / sp.Sum(sp.exp(x[j]), (j, 1, n)),
+             why="the denominator does not depend on i, so it comes out of the sum", check=prove("sums")),
+        Step(rhs=sp.Integer(1), why="numerator and denominator are the same sum: the weights sum to 1",
+             check=prove("sums", "cancel")),
+        Step(lhs=softmax_i(lambda t: x[t] + c), rhs=sp.exp(c) * sp.exp(x[i]) / (sp.exp(c) * sp.Sum(sp.exp(x[j]), (j, 1, n))),
+             why="adding a constant c to every score: exp(xᵢ + c) = e^c exp(xᵢ), and e^c leaves the sum",
+             check=prove("sums")),
+        Step(rhs=p[i], why="e^c cancels: softmax is invariant to a shift of all scores", check=prove("sums", "cancel")),
+        Step(lhs=p[i], rhs=softmax_i(lambda t: x[t] - m),
+             why="take c = −m with m = maxⱼ xⱼ: the stable form, every exponent xⱼ − m ≤ 0 so nothing overflows",
+             check=prove("sums", "cancel")),
+        Step(lhs=sp.exp(x1) / (sp.exp(x1) + sp.exp(x2)), rhs=1 / (1 + sp.exp(-(x1 - x2))),
+             why="with two scores softmax is the logistic sigmoid of their difference", check=prove("cancel", "simplify")),
+        Step(lhs=sp.Limit(1 / (1 + sp.exp(-delta / T)), T, sp.oo), rhs=sp.Rational(1, 2),
+             why="temperature T → ∞ (scores divided by T): the weights flatten to uniform"),
+        Step(lhs=sp.Limit(1 / (1 + sp.exp(-delta / T)), T, 0, "+"), rhs=sp.Integer(1),
+             why="T → 0⁺ with x₁ − x₂ = δ > 0: the larger score takes all the weight (argmax, one-hot)"),
+    )
+    scores = sp.ImmutableMatrix([[2, 1, 0]])
+    weights = [sp.exp(v) / sum(sp.exp(w) for w in scores) for v in scores]
+    total = sp.Add(*weights, evaluate=False)
+    example = tuple(define(sp.Symbol(f"p_{t + 1}"), w, f"score {scores[t]}: weight ≈ {sp.N(w, 4)}")
+                    for t, w in enumerate(weights)) + (
+        Step(lhs=total, rhs=sp.Integer(1), why="the three weights sum to 1", check=prove("cancel")),
+        Step(lhs=sp.exp(scores[0] - 2) / sum(sp.exp(w - 2) for w in scores), rhs=weights[0],
+             why="subtracting the largest score 2 first gives the same first weight", check=prove("cancel")),
+    )
+    return Derivation(
+        summary=("Softmax turns a row of raw scores into attention weights: exponentiate each score and divide "
+                 "by the total. The weights are positive and sum to 1, so each output of attention is a weighted "
+                 "average. Only differences between scores matter (adding a constant changes nothing), which is "
+                 "why implementations subtract the largest score before exponentiating. A temperature T divides "
+                 "the scores: small T sharpens the weights towards the single largest score, large T flattens "
+                 "them towards uniform."),
+        symbols=(Symbol(x[i], "score of position i (a row of QKᵀ/√d_k in attention)", "n"),
+                 Symbol(p[i], "softmax weight of position i", "n"),
+                 Symbol(n, "number of scores (keys)"),
+                 Symbol(c, "any constant added to every score"),
+                 Symbol(m, "the largest score, max_j x_j"),
+                 Symbol(T, "temperature, T > 0"),
+                 Symbol(delta, "gap between two scores, x₁ − x₂ > 0")),
+        assumptions=("scores are real numbers", "n ≥ 1 scores", "temperature T > 0"),
+        steps=steps,
+        result=Step(lhs=p[i], rhs=softmax_i(lambda t: x[t]), why="softmax(x)ᵢ, as every framework computes it"),
+        example=example,
+        example_title="three scores (2, 1, 0)",
+        closed_forms=softmax_forms,
+    )
+
+
+def softmax_forms(n: int) -> dict[str, tuple]:
+    """Softmax of one row ``x`` of ``n`` scores in the stable form: ``{"softmax": ((x,), row)}``."""
+    row = sp.MatrixSymbol("x", 1, n)
+    top = sp.Max(*row.as_explicit())
+    exps = [sp.exp(row[0, t] - top) for t in range(n)]
+    total = sp.Add(*exps)
+    return {"softmax": ((row,), sp.ImmutableMatrix([[e / total for e in exps]]))}

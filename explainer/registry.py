@@ -1,0 +1,153 @@
+"""The registry: every derivation by name, listed in the order a course teaches them.
+
+Derivation modules register a *builder* with :func:`derivation`; nothing is built until it is asked
+for, so ``explainer list`` and ``explainer show NAME`` stay fast. Users add their own with
+:func:`register` (a built :class:`~explainer.model.Derivation`) or the same decorator.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from explainer.errors import UsageError
+from explainer.model import Derivation
+
+#: Topics in teaching order: (slug, heading).
+TOPICS = (
+    ("tokenization", "Tokenization"),
+    ("vectors", "Vectors, dot products and linear layers"),
+    ("embeddings", "Embeddings"),
+    ("positional-encoding", "Positional encodings"),
+    ("attention", "Attention"),
+    ("transformer-block", "Residuals, normalisation and the MLP"),
+    ("training", "Next-token prediction and training"),
+    ("model-size", "Model sizes and cost"),
+)
+_TOPIC_ORDER = {slug: i for i, (slug, _) in enumerate(TOPICS)}
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A registered derivation: its name, title and topic, and how to build it."""
+
+    name: str
+    title: str
+    topic: str
+    builder: Callable[[], Derivation]
+    order: int
+
+    def build(self) -> Derivation:
+        return self.builder().with_meta(self.name, self.title, self.topic)
+
+
+_ENTRIES: dict[str, Entry] = {}
+_loaded = False
+
+
+def derivation(name: str, title: str, topic: str) -> Callable:
+    """Decorator: register ``builder()`` (which returns a :class:`Derivation`) under ``name``."""
+
+    def decorate(builder: Callable[[], Derivation]) -> Callable[[], Derivation]:
+        _add(Entry(name, title, topic, builder, len(_ENTRIES)))
+        return builder
+
+    return decorate
+
+
+def register(d: Derivation, *, replace: bool = False) -> Derivation:
+    """Register an already built derivation (it must carry its name, title and topic)."""
+    _add(Entry(d.name, d.title, d.topic, lambda: d, len(_ENTRIES)), replace=replace)
+    return d
+
+
+def unregister(name: str) -> None:
+    """Remove ``name`` from the registry (for tests and user code that registered it)."""
+    _ENTRIES.pop(name, None)
+
+
+def _add(entry: Entry, replace: bool = False) -> None:
+    if not NAME_PATTERN.match(entry.name):
+        raise ValueError(f"derivation name {entry.name!r} must be kebab-case, e.g. 'scaled-dot-product-attention'")
+    if not entry.title:
+        raise ValueError(f"derivation {entry.name!r} needs a title")
+    if entry.name in _ENTRIES and not replace and _ENTRIES[entry.name].builder is not entry.builder:
+        raise ValueError(f"a derivation named {entry.name!r} is already registered")
+    _ENTRIES[entry.name] = entry
+
+
+def load() -> None:
+    """Import every module of the ``derivations`` package once (each registers its builders)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import derivations
+
+    for info in pkgutil.iter_modules(derivations.__path__):
+        importlib.import_module(f"derivations.{info.name}")
+
+
+def entries(topic: str | None = None) -> list[Entry]:
+    """All registered derivations in teaching order, optionally of one topic."""
+    load()
+    found = [e for e in _ENTRIES.values() if topic is None or e.topic == topic]
+    return sorted(found, key=lambda e: (_TOPIC_ORDER.get(e.topic, len(TOPICS)), e.order))
+
+
+def get(name: str) -> Entry:
+    """The entry called ``name``; an unknown name raises :class:`UsageError` with the nearest names."""
+    load()
+    if name in _ENTRIES:
+        return _ENTRIES[name]
+    raise UsageError(unknown_message("derivation", name, list(_ENTRIES)))
+
+
+def build(name: str) -> Derivation:
+    """The derivation called ``name``, built."""
+    return get(name).build()
+
+
+def topics() -> list[str]:
+    """Topic slugs that have at least one derivation, in teaching order."""
+    present = {e.topic for e in entries()}
+    return [slug for slug, _ in TOPICS if slug in present] + sorted(present - set(_TOPIC_ORDER))
+
+
+def topic_heading(slug: str) -> str:
+    return dict(TOPICS).get(slug, slug)
+
+
+def unknown_message(kind: str, name: str, known: list[str], listing: str = "explainer list") -> str:
+    """``unknown derivation 'softmx'; did you mean: softmax?`` — nearest names by difflib."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if not close:
+        close = [k for k in known if name and (name in k or k in name)][:3]
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    return f"unknown {kind} {name!r}{hint} (see '{listing}')"
+
+
+def import_user_module(spec: str) -> None:
+    """Import a module that registers the user's own derivations: a dotted name or a ``.py`` path."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(spec)
+    try:
+        if spec.endswith(".py") or path.is_file():
+            if not path.is_file():
+                raise UsageError(f"module file not found: {spec}")
+            name = f"explainer_user_{path.stem}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module
+            module_spec.loader.exec_module(module)
+        else:
+            importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"cannot import {spec!r}: {exc}") from None

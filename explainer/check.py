@@ -192,7 +192,7 @@ def _numeric(lhs, step: Step, seed: str) -> tuple:
         for a, b in zip(left, right):
             gap = _gap(a, b, step.rel)
             if gap is None:
-                where = ", ".join(f"{k} = {sp.N(v, 6)}" for k, v in point.items())
+                where = ", ".join(f"{k} = {v if v.is_Integer else sp.N(v, 6)}" for k, v in point.items())
                 return (FAILED, f"differs at {where}: left {sp.N(a, 8)}, right {sp.N(b, 8)}",
                         step.check.points, None)
             worst = max(worst, gap)

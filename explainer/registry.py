@@ -85,11 +85,11 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     import derivations
 
     for info in pkgutil.iter_modules(derivations.__path__):
         importlib.import_module(f"derivations.{info.name}")
+    _loaded = True
 
 
 def entries(topic: str | None = None) -> list[Entry]:
@@ -124,9 +124,7 @@ def topic_heading(slug: str) -> str:
 
 def unknown_message(kind: str, name: str, known: list[str], listing: str = "explainer list") -> str:
     """``unknown derivation 'softmx'; did you mean: softmax?`` — nearest names by difflib."""
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if not close:
-        close = [k for k in known if name and (name in k or k in name)][:3]
+    close = [k for k in known if name and name in k][:3] or difflib.get_close_matches(name, known, n=3, cutoff=0.0)
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (see '{listing}')"
 
@@ -143,6 +141,8 @@ def import_user_module(spec: str) -> None:
             if not path.is_file():
                 raise UsageError(f"module file not found: {spec}")
             name = f"explainer_user_{path.stem}"
+            if getattr(sys.modules.get(name), "__file__", None) == str(path):
+                return
             module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[name] = module

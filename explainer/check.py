@@ -81,6 +81,7 @@ class Report:
     name: str
     results: tuple[StepResult, ...]
     seconds: float
+    cached: bool = False
 
     @property
     def ok(self) -> bool:

@@ -54,18 +54,21 @@ def list_command(topic: str | None, as_json: bool, modules) -> None:
 def show_command(name: str, fmt: str, check: bool, modules) -> None:
     """Print the derivation NAME step by step, each step with its justification.
 
+    Statuses come from a cache of earlier identical checks when there is one (the output says so);
+    'explainer check NAME' always re-runs every proof.
+
     \b
     Examples:
       explainer show softmax
       explainer show softmax --format latex > softmax.tex
       explainer show dot-product --format json --no-check
     """
-    from explainer.check import check as run_check
+    from explainer.cache import cached_check
     from explainer.formats import render
 
     _load(modules)
     d = registry.build(name)
-    report = run_check(d) if check else None
+    report = cached_check(d)[0] if check else None
     click.echo(render(d, fmt, report), nl=False)
     if report is not None and not report.ok:
         failed = ", ".join(r.label for r in report.failures)

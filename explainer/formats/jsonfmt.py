@@ -48,6 +48,7 @@ def as_dict(d, report=None) -> dict:
         "notes": list(d.notes),
         "checked": report is not None,
         "ok": report.ok if report is not None else None,
+        "cached": report.cached if report is not None else None,
     }
 
 

@@ -40,7 +40,8 @@ def render(d, report=None, unicode: bool = False) -> str:
         counts = {}
         for r in report.results:
             counts[r.status] = counts.get(r.status, 0) + 1
-        out.append("Check: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" ({report.seconds:.2f} s)")
+        when = "result of an earlier identical check, " if report.cached else ""
+        out.append("Check: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" ({when}{report.seconds:.2f} s)")
     return "\n".join(out).rstrip() + "\n"
 
 

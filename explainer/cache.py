@@ -1,0 +1,71 @@
+"""A small on-disk cache of check reports, so ``explainer show`` prints statuses without re-proving.
+
+A report is stored under a key made of the derivation's exact content (``srepr`` of every step and
+its check), the SymPy version and the source of the checker itself: change any of them and the report
+is computed afresh. ``explainer check`` never reads the cache; ``show`` says when a report came from it.
+The directory is ``$EXPLAINER_CACHE_DIR``, else ``$XDG_CACHE_HOME/transformer-math-explainer``, else
+``~/.cache/transformer-math-explainer``; set ``EXPLAINER_CACHE_DIR=off`` to disable it. A cache that
+cannot be read or written is skipped silently: it only ever saves time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import sympy as sp
+
+from explainer import check as checker
+from explainer.check import Report, StepResult
+
+
+def directory() -> Path | None:
+    """Where reports are cached, or None when caching is off."""
+    configured = os.environ.get("EXPLAINER_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "transformer-math-explainer"
+
+
+def key(derivation) -> str:
+    """SHA-256 of the derivation's content, the SymPy version and the checker's source."""
+    h = hashlib.sha256()
+    h.update(Path(checker.__file__).read_bytes())
+    h.update(metadata.version("sympy").encode())
+    h.update(derivation.name.encode())
+    for section, number, step in derivation.all_steps():
+        h.update(f"{section}{number}{step.rel}{step.check}".encode())
+        h.update(sp.srepr(step.lhs).encode() + b"\0" + sp.srepr(step.rhs).encode())
+    return h.hexdigest()
+
+
+def cached_check(derivation) -> tuple[Report, bool]:
+    """``(report, from_cache)``: the stored report for this exact derivation, or a fresh check (then stored)."""
+    folder = directory()
+    path = folder / f"{key(derivation)}.json" if folder else None
+    if path is not None:
+        try:
+            data = json.loads(path.read_text())
+            results = tuple(StepResult(**r) for r in data["results"])
+            return Report(derivation.name, results, data["seconds"], cached=True), True
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    report = checker.check(derivation)
+    if path is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"seconds": report.seconds, "results": [asdict(r) for r in report.results]}))
+            tmp.replace(path)
+        except OSError:
+            pass
+    return report, False
+
+
+__all__ = ["cached_check", "directory", "key"]

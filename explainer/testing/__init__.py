@@ -1,0 +1,91 @@
+"""Check your own implementation against a proved derivation, inside your own pytest suite.
+
+Needs torch (``pip install transformer-math-explainer[torch]``).
+
+``assert_matches_derivation(name, fn)`` feeds ``fn`` many random inputs (several seeds, float64 and
+float32, varied batch sizes, heads, sequence lengths and widths) and compares its output with the
+derivation's closed form, evaluated in float64 by ``sympy.lambdify`` from the derivation itself. A
+mismatch raises ``AssertionError`` naming the derivation, the input case, the largest error and, where
+it can tell, the property of the derivation that is violated.
+
+``assert_derivation_holds(name)`` checks a derivation itself: every step (``explainer.check``) and,
+where the numeric engine knows it, its verification against PyTorch on the CPU. Use it for
+derivations you register yourself (see :mod:`explainer.registry`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from explainer.testing.core import Options, Summary
+from explainer.testing.holds import HoldsReport, assert_derivation_holds
+
+__all__ = ["assert_matches_derivation", "assert_derivation_holds", "Summary", "HoldsReport", "SIGNATURES"]
+
+#: derivation name -> "module:class" of its spec (imported on first use).
+_SPECS = {
+    "softmax": "explainer.testing.softmax:SoftmaxSpec",
+}
+
+#: How ``assert_matches_derivation`` calls your function, per derivation.
+SIGNATURES = {
+    "softmax": "fn(x, dim)",
+}
+
+
+def assert_matches_derivation(name: str, fn: Callable, **options) -> Summary:
+    """Assert that ``fn`` computes what the derivation ``name`` proves, on many random inputs.
+
+    ``fn`` is called with torch tensors as listed in :data:`SIGNATURES` (``softmax``: ``fn(x, dim)``).
+    Options: ``seeds`` (default ``(0, 1, 2)``), ``dtypes`` (default ``(torch.float64,
+    torch.float32)``), ``device`` (default ``"cpu"``), ``rtol``/``atol`` (default: those of
+    ``torch.testing.assert_close`` for each dtype) and ``masks`` (attention: also test masks, default
+    ``True``). Returns a :class:`Summary` of what was covered; raises ``AssertionError`` on the first
+    case that fails.
+
+    >>> import torch
+    >>> summary = assert_matches_derivation("softmax", torch.softmax)
+    >>> summary.cases
+    30
+    >>> def naive(x, dim):
+    ...     return torch.exp(x) / torch.exp(x).sum(dim, keepdim=True)
+    >>> assert_matches_derivation("softmax", naive)
+    Traceback (most recent call last):
+    ...
+    AssertionError: softmax: your function does not match the derivation's closed form
+    ...
+      property violated: not invariant under a shift: ...
+    ...
+    """
+    spec = _spec(name)
+    return _run(spec, fn, _options(options))
+
+
+def _spec(name: str):
+    import importlib
+
+    from explainer import registry
+
+    registry.get(name)  # an unknown name raises UsageError with suggestions
+    if name not in _SPECS:
+        known = ", ".join(sorted(_SPECS))
+        raise ValueError(f"assert_matches_derivation does not know how to call a function for {name!r}; "
+                         f"it knows: {known}. Check your own derivation with assert_derivation_holds.")
+    module, attribute = _SPECS[name].split(":")
+    return getattr(importlib.import_module(module), attribute)()
+
+
+def _options(options: dict) -> Options:
+    allowed = set(Options.__dataclass_fields__)
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(allowed))}")
+    for key in ("seeds", "dtypes"):
+        if key in options:
+            options[key] = tuple(options[key])
+    return Options(**options)
+
+
+def _run(spec, fn: Callable, options: Options) -> Summary:
+    from explainer.testing.core import run
+
+    return run(spec, fn, options)

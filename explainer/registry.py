@@ -100,11 +100,35 @@ def entries(topic: str | None = None) -> list[Entry]:
 
 
 def get(name: str) -> Entry:
-    """The entry called ``name``; an unknown name raises :class:`UsageError` with the nearest names."""
-    load()
+    """The entry called ``name``; an unknown name raises :class:`UsageError` with the nearest names.
+
+    Only the module that defines ``name`` is imported when it can be found by its source
+    (``@derivation("name"``), so ``explainer show NAME`` does not pay for every other module.
+    """
+    if name not in _ENTRIES:
+        _import_defining_module(name)
+    if name not in _ENTRIES:
+        load()
     if name in _ENTRIES:
         return _ENTRIES[name]
     raise UsageError(unknown_message("derivation", name, list(_ENTRIES)))
+
+
+def _import_defining_module(name: str) -> None:
+    """Import the built-in module whose source registers ``name``, if there is exactly one."""
+    import derivations
+
+    marker = re.compile(rf"""@derivation\(\s*["']{re.escape(name)}["']""")
+    for info in pkgutil.iter_modules(derivations.__path__):
+        path = f"{derivations.__path__[0]}/{info.name}.py"
+        try:
+            with open(path, encoding="utf-8") as source:
+                found = marker.search(source.read())
+        except OSError:
+            continue
+        if found:
+            importlib.import_module(f"derivations.{info.name}")
+            return
 
 
 def build(name: str) -> Derivation:

@@ -26,6 +26,11 @@ def softmax_i(scores, index=i):
     return sp.exp(scores(index)) / sp.Sum(sp.exp(scores(j)), (j, 1, n))
 
 
+def _fraction(num, den):
+    """``num / den`` kept as written (SymPy would cancel common factors at once)."""
+    return sp.Mul(num, sp.Pow(den, -1, evaluate=False), evaluate=False)
+
+
 @derivation("softmax", "Softmax: from scores to weights", "attention")
 def softmax() -> Derivation:
     c = sp.Symbol("c", real=True)
@@ -40,7 +45,8 @@ def softmax() -> Derivation:
              why="the denominator does not depend on i, so it comes out of the sum", check=prove("sums")),
         Step(rhs=sp.Integer(1), why="numerator and denominator are the same sum: the weights sum to 1",
              check=prove("sums", "cancel")),
-        Step(lhs=softmax_i(lambda t: x[t] + c), rhs=sp.exp(c) * sp.exp(x[i]) / (sp.exp(c) * sp.Sum(sp.exp(x[j]), (j, 1, n))),
+        Step(lhs=softmax_i(lambda t: x[t] + c), rhs=_fraction(sp.Mul(sp.exp(c), sp.exp(x[i]), evaluate=False),
+                                                             sp.Mul(sp.exp(c), sp.Sum(sp.exp(x[j]), (j, 1, n)), evaluate=False)),
              why="adding a constant c to every score: exp(xᵢ + c) = e^c exp(xᵢ), and e^c leaves the sum",
              check=prove("sums")),
         Step(rhs=p[i], why="e^c cancels: softmax is invariant to a shift of all scores", check=prove("sums", "cancel")),

@@ -20,3 +20,13 @@ class Named(sp.Symbol):
 
     def _latex(self, printer) -> str:
         return _LATEX.get(self.name, self.name)
+
+    @property
+    def compound(self) -> bool:
+        """True when the name reads as an operation (``q·k``), so a power or product needs parentheses."""
+        return any(op in self.name for op in ("·", "+", "-", "/", " "))
+
+
+def needs_parentheses(e) -> bool:
+    """Whether ``e`` is a compound :class:`Named` symbol."""
+    return isinstance(e, Named) and e.compound

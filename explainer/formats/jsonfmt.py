@@ -1,6 +1,6 @@
 """JSON printer. The schema (``explainer/schema/derivation.schema.json``) is versioned; keys are stable.
 
-Expressions appear three ways: ``text`` (SymPy's ``sstr``), ``latex`` and ``srepr`` (exact structure,
+Expressions appear three ways: ``text`` (SymPy's one-line ``sstr``), ``latex`` and ``srepr`` (exact structure,
 for programs). ``status`` is ``null`` when the derivation was printed with ``--no-check``.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ import json
 import sympy as sp
 
 from explainer.formats.latex import latex
+from explainer.formats.plain import text
 from explainer.formats.steps import sections
 
 SCHEMA_VERSION = "1.0"
@@ -18,7 +19,7 @@ SCHEMA_VERSION = "1.0"
 def expression(e) -> dict | None:
     if e is None:
         return None
-    return {"text": sp.sstr(e), "latex": latex(e), "srepr": sp.srepr(e)}
+    return {"text": text(e), "latex": latex(e), "srepr": sp.srepr(e)}
 
 
 def step_json(line) -> dict:

@@ -6,8 +6,10 @@ so the block compiles as it is and a reader of the source still sees how each li
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 from explainer.formats.steps import sections, status_text
+from explainer.notation import needs_parentheses
 
 LATEX_REL = {"=": "=", "<": "<", "<=": r"\le", ">": ">", ">=": r"\ge"}
 
@@ -42,8 +44,17 @@ def escape_text(text: str) -> str:
     return "".join(out)
 
 
+class _Printer(LatexPrinter):
+    """SymPy's LaTeX printer, with parentheses around compound names such as q·k in powers and products."""
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        if needs_parentheses(item):
+            return rf"\left({self._print(item)}\right)"
+        return super().parenthesize(item, level, is_neg, strict)
+
+
 def latex(e) -> str:
-    return sp.latex(e)
+    return _Printer().doprint(e)
 
 
 def step_latex(step) -> tuple[str, str]:

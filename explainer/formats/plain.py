@@ -9,6 +9,9 @@ import textwrap
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.str import StrPrinter
+
+from explainer.notation import needs_parentheses
 
 from explainer.formats.steps import sections, status_text
 
@@ -75,5 +78,19 @@ def relation(lhs, rel: str, rhs, unicode: bool) -> str:
     return form.render(wrap_line=False)
 
 
+class _StrPrinter(StrPrinter):
+    """SymPy's one-line printer, with parentheses around compound names such as q·k."""
+
+    def parenthesize(self, item, level, strict=False):
+        if needs_parentheses(item):
+            return f"({self._print(item)})"
+        return super().parenthesize(item, level, strict)
+
+
+def text(e) -> str:
+    """``e`` on one line, as SymPy's ``sstr`` prints it (compound names parenthesised)."""
+    return _StrPrinter().doprint(e)
+
+
 def _expr(e, unicode: bool) -> str:
-    return sp.pretty(e, use_unicode=True) if unicode else sp.sstr(e)
+    return sp.pretty(e, use_unicode=True) if unicode else text(e)

@@ -52,6 +52,7 @@ class Tokenizer:
     special_tokens: tuple[str, ...] = ()
     ids: dict[str, int] = field(init=False, repr=False, compare=False)
     ranks: dict[tuple[str, str], tuple[int, str]] = field(init=False, repr=False, compare=False)
+    cache: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)  # BPE: word -> pieces
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", {token: i for i, token in enumerate(self.vocab)})
@@ -60,6 +61,7 @@ class Tokenizer:
             right_part = right[len(self.prefix):] if self.prefix and right.startswith(self.prefix) else right
             ranks[(left, right)] = (rank, left + right_part)  # a repeated pair keeps its last rank, as in tokenizers
         object.__setattr__(self, "ranks", ranks)
+        object.__setattr__(self, "cache", {})
 
     @property
     def unk_token(self) -> str | None:
@@ -90,6 +92,8 @@ class Tokenizer:
                     return [self.unk_token]
                 raise UsageError(self._unknown_word_message(word))
             return pieces
+        if word in self.cache:
+            return list(self.cache[word])
         missing = sorted({c for c in word if c not in self.ids})
         if missing and unknown == "error":
             raise UsageError(f"cannot encode {word!r}: character(s) {', '.join(map(repr, missing))} are not in the "
@@ -97,6 +101,8 @@ class Tokenizer:
         pieces: list[str] = []
         for run_known, run in _runs(word, self.ids):
             pieces += bpe.segment(run, self.ranks) if run_known else [self.unk_token] * len(run)
+        if not missing:
+            self.cache[word] = tuple(pieces)
         return pieces
 
     def _unknown_word_message(self, word: str) -> str:

@@ -20,6 +20,7 @@ COMMANDS = {
     "show": "explainer.cli.catalog:show_command",
     "check": "explainer.cli.catalog:check_command",
     "doctor": "explainer.cli.doctor:doctor_command",
+    "size": "explainer.cli.size:size_command",
     "tokenize": "explainer.cli.tokenize:tokenize_group",
 }
 

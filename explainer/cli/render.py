@@ -1,0 +1,66 @@
+"""``explainer scenes`` (manim-free listing) and ``explainer render`` (imports manim when it runs)."""
+from __future__ import annotations
+
+import click
+
+import scenes
+from explainer.errors import UsageError
+
+
+@click.command("scenes")
+def scenes_command() -> None:
+    """List the scenes that ``explainer render`` can make, each with a one-line description.
+
+    \b
+    Example:
+      explainer scenes
+    """
+    found = scenes.available()
+    width = max(len(name) for name in found) + 2
+    for name, text in found.items():
+        click.echo(f"{name:<{width}}{text}")
+    from explainer import registry
+
+    names = ", ".join(e.name for e in registry.entries())
+    click.echo(f"\n{'':<{width}}NAME is any derivation: {names}")
+
+
+@click.command("render")
+@click.argument("names", nargs=-1, metavar="SCENE...")
+@click.option("--all", "all_", is_flag=True, help="Render every scene (derivation scenes not included).")
+@click.option("--quality", "-q", default="low", show_default=True, type=click.Choice(["low", "medium", "high", "4k"]),
+              help="854×480@15, 1280×720@30, 1920×1080@60 or 3840×2160@60.")
+@click.option("--format", "-f", "fmt", default="mp4", show_default=True, type=click.Choice(["mp4", "gif", "png"]),
+              help="A video, an animated GIF, or the last frame as a PNG.")
+@click.option("--output", "-o", default="media", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the finished files (created if needed).")
+@click.option("--no-cache", is_flag=True, help="Re-render every animation instead of reusing Manim's cache.")
+def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, output: str, no_cache: bool) -> None:
+    """Render SCENE... (see 'explainer scenes') to OUTPUT/<scene>.<format> and print each path.
+
+    \b
+    Examples:
+      explainer render dot-product-alignment positional-encoding-waves
+      explainer render derivation:softmax --quality medium --format gif
+      explainer render --all --output videos
+    """
+    from explainer.render import output_dir, render, require_tools
+
+    chosen = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] if all_ else list(names)
+    if not chosen:
+        raise UsageError("name at least one scene (see 'explainer scenes') or pass --all")
+    for name in chosen:  # every name, the tools and the folder are checked before anything renders
+        scenes.resolve(name)
+    require_tools()
+    output_dir(output)
+    for i, name in enumerate(chosen, 1):
+        label = f"[{i}/{len(chosen)}] {name}"
+        with click.progressbar(length=1000, label=label, file=click.get_text_stream("stderr"),
+                               show_eta=False) as bar:
+            def advance(done: float, total: float) -> None:
+                bar.update(int(1000 * done / total) - bar.pos if total else 0)
+
+            path = render(name, quality=quality, fmt=fmt, output=output, caching=not no_cache,
+                          on_progress=advance)
+            bar.update(1000 - bar.pos)
+        click.echo(str(path))

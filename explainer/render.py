@@ -1,0 +1,128 @@
+"""Render scenes to files: check the tools first, render into a cache, move the result into place.
+
+Manim writes its partial movies and compiled LaTeX into a cache folder (so a second render of an
+unchanged scene reuses them); only the finished file is copied to the output folder, under a temporary
+name first and then renamed, so a failed render never leaves a half-written file at the output path.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import scenes
+from explainer.doctor import APT, PIP, latex_tools
+from explainer.errors import MissingTool, UsageError
+
+QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
+FORMATS = ("mp4", "gif", "png")
+CONFIG_FILE = Path(scenes.__file__).with_name("manim.cfg")
+INSTALL_MANIM = f"{APT} libcairo2-dev libpango1.0-dev pkg-config && {PIP} 'transformer-math-explainer[render]'"
+INSTALL_LATEX = f"{APT} texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended"
+
+
+def require_tools() -> None:
+    """Raise :class:`MissingTool` (exit 2, with the install command) unless manim, latex and dvisvgm exist."""
+    if importlib.util.find_spec("manim") is None:
+        raise MissingTool("manim", "render", INSTALL_MANIM)
+    tools = latex_tools()
+    if not tools["latex"]:
+        raise MissingTool("LaTeX (latex)", "render (formulas in videos)", INSTALL_LATEX)
+    if not tools["dvisvgm"]:
+        raise MissingTool("dvisvgm", "render (formulas in videos)", f"{APT} dvisvgm")
+
+
+def output_dir(path: str | os.PathLike) -> Path:
+    """``path`` created if needed and proven writable, else a :class:`UsageError` that says why."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".explainer-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write to output folder {str(out)!r}: {exc.strerror or exc}") from None
+    return out
+
+
+def default_cache_dir() -> Path:
+    """Where Manim keeps partial movies and compiled LaTeX between runs."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "transformer-math-explainer" / "manim"
+
+
+def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | os.PathLike = "media",
+           cache_dir: str | os.PathLike | None = None, caching: bool = True, overrides: dict | None = None,
+           on_progress: Callable[[float, float], None] | None = None) -> Path:
+    """Render the scene ``name`` and return the path of the finished file ``output/<name>.<fmt>``.
+
+    ``overrides`` are Manim config values applied last (tests set ``pixel_width``, ``pixel_height``
+    and ``frame_rate`` there). ``on_progress(done, total)`` is called after every animation with the
+    seconds of video rendered so far and in all (a dry run measures the total first).
+    """
+    if quality not in QUALITIES:
+        raise UsageError(f"unknown quality {quality!r}; use one of {', '.join(QUALITIES)}")
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    scenes.resolve(name)
+    require_tools()
+    out = output_dir(output)
+    scene_class = scenes.load(name)
+    settings = {"quality": QUALITIES[quality], "media_dir": str(cache_dir or default_cache_dir()),
+                "disable_caching": not caching, "progress_bar": "none", "verbosity": "WARNING",
+                "output_file": scenes.slug(name), **_format_settings(fmt), **(overrides or {})}
+    total = _duration(scene_class, settings) if on_progress else 0.0
+    produced = _render_class(_reporting(scene_class, on_progress, total) if on_progress else scene_class, settings)
+    target = out / f"{scenes.slug(name)}.{fmt}"
+    partial = out / f".{target.name}.partial"
+    try:
+        shutil.copyfile(produced, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _format_settings(fmt: str) -> dict:
+    if fmt == "png":
+        return {"save_last_frame": True, "write_to_movie": False, "format": "png"}
+    return {"save_last_frame": False, "write_to_movie": True, "format": fmt}
+
+
+def _render_class(scene_class, settings: dict) -> Path:
+    """Render ``scene_class`` under ``settings`` (manim.cfg first) and return the file Manim wrote."""
+    from manim import config, tempconfig
+
+    with tempconfig({}):
+        config.digest_file(str(CONFIG_FILE))
+        for key, value in settings.items():
+            setattr(config, key, value)
+        scene = scene_class()
+        scene.render()
+        return Path(scene.renderer.file_writer.output_plan.primary_artifact)
+
+
+def _duration(scene_class, settings: dict) -> float:
+    """Seconds of video ``scene_class`` makes, from a dry run (no frames drawn, LaTeX cached for later)."""
+    from manim import config, tempconfig
+
+    with tempconfig({}):
+        config.digest_file(str(CONFIG_FILE))
+        for key, value in settings.items():
+            setattr(config, key, value)
+        config.dry_run = True
+        scene = scene_class()
+        scene.render()
+        return float(scene.renderer.time)
+
+
+def _reporting(scene_class, on_progress: Callable[[float, float], None], total: float):
+    """``scene_class`` with ``play`` reporting the seconds rendered so far after each animation."""
+
+    def play(self, *args, **kwargs):
+        scene_class.play(self, *args, **kwargs)
+        on_progress(self.renderer.time, total)
+
+    return type(scene_class.__name__, (scene_class,), {"play": play})

@@ -22,6 +22,9 @@ COMMANDS = {
     "doctor": "explainer.cli.doctor:doctor_command",
     "size": "explainer.cli.size:size_command",
     "tokenize": "explainer.cli.tokenize:tokenize_group",
+    "verify": "explainer.cli.verify:verify_command",
+    "scenes": "explainer.cli.render:scenes_command",
+    "render": "explainer.cli.render:render_command",
 }
 
 

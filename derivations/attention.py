@@ -16,6 +16,7 @@ The worked examples share one sentence, "the river bank", with 2-D embeddings, 4
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
@@ -32,6 +33,11 @@ WV_EXAMPLE = sp.ImmutableMatrix([[1, 0], [0, 2]])                         # (d_m
 def example_qkv() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """``Q = X W_Q`` (3, 4), ``K = X W_K`` (3, 4), ``V = X W_V`` (3, 2) of the example sentence."""
     return X_EXAMPLE * WQ_EXAMPLE, X_EXAMPLE * WK_EXAMPLE, X_EXAMPLE * WV_EXAMPLE
+
+
+def entry(M, row, col) -> MatrixElement:
+    """Entry ``(row, col)`` of a matrix expression, kept unevaluated so it prints as ``(XW)[i, j]``."""
+    return MatrixElement(M, row, col)
 
 
 # --- row-wise softmax on explicit matrices ----------------------------------------------------
@@ -102,20 +108,20 @@ def attention_scores() -> Derivation:
     WQ, WK = sp.MatrixSymbol("W_Q", d_model, d_k), sp.MatrixSymbol("W_K", d_model, d_k)
     W = sp.MatrixSymbol("W", d_model, d_k)
     qk = Named("q_i·k_j", r"\mathbf{q}_i\cdot\mathbf{k}_j")
-    entry = sp.Sum(Q[i, c] * K[j, c], (c, 0, d_k - 1))
+    dot_sum = sp.Sum(Q[i, c] * K[j, c], (c, 0, d_k - 1))
     Q2, K3 = sp.MatrixSymbol("Q", 2, 2), sp.MatrixSymbol("K", 3, 2)
     dots = sp.ImmutableMatrix(2, 3, lambda a, b: Q2[a, 0] * K3[b, 0] + Q2[a, 1] * K3[b, 1])
     steps = (
         define(S, Q * K.T, "definition: the score matrix, one row per query token, one column per key token (n × m)"),
-        Step(lhs=S[i, j], rhs=entry,
+        Step(lhs=S[i, j], rhs=dot_sum,
              why="entry (i, j) of a matrix product: row i of Q times column j of Kᵀ, which is row j of K"),
-        define(qk, entry, "the dot product of the dot-product derivation, with q_i = row i of Q and k_j = row j of K"),
+        define(qk, dot_sum, "the dot product of the dot-product derivation, with q_i = row i of Q and k_j = row j of K"),
         Step(lhs=S[i, j], rhs=qk, why="so every score is one dot product: how well key j answers query i"),
         Step(lhs=sp.MatMul(Q2, K3.T), rhs=dots,
              why="written out for 2 queries and 3 keys of width 2 (symbolic entries): a 2 × 3 table of dot products"),
-        Step(lhs=((X * WQ) * (X * WK).T)[i, j], rhs=(X * WQ * WK.T * X.T)[i, j],
+        Step(lhs=entry((X * WQ) * (X * WK).T, i, j), rhs=entry(X * WQ * WK.T * X.T, i, j),
              why="through the projections Q = XW_Q, K = XW_K: S = X W_Q W_Kᵀ Xᵀ, a bilinear form in the embeddings"),
-        Step(lhs=(X * W * W.T * X.T).T[i, j], rhs=(X * W * W.T * X.T)[i, j],
+        Step(lhs=entry((X * W * W.T * X.T).T, i, j), rhs=entry(X * W * W.T * X.T, i, j),
              why="if W_Q = W_K = W the scores are symmetric (s_ij = s_ji); separate projections let "
                  "'bank' look for 'river' without 'river' looking for 'bank' as much"),
     )
@@ -154,7 +160,7 @@ def attention_scores() -> Derivation:
         assumptions=("real matrices; queries and keys have the same width d_k",
                      "row-vector convention: one token per row (Q = XW_Q, as code writes it)"),
         steps=steps,
-        result=Step(lhs=S[i, j], rhs=entry, why="s_ij = q_i·k_j = Σ_c Q_ic K_jc: the raw score of key j for query i"),
+        result=Step(lhs=S[i, j], rhs=dot_sum, why="s_ij = q_i·k_j = Σ_c Q_ic K_jc: the raw score of key j for query i"),
         example=example,
         example_title="'the river bank': which word does 'bank' look at?",
         notes=("The matrix identities with symbolic sizes are proved entry by entry (entry (i, j) of a product is "
@@ -183,7 +189,7 @@ def scaled_dot_product_attention() -> Derivation:
         Step(lhs=sp.Sum(a[i, j], (j, 0, m - 1)), rhs=sp.Integer(1),
              why="each row of weights sums to 1: the denominator is the sum of the numerators",
              check=prove("sums", "cancel")),
-        Step(lhs=(A * Vm)[i, c], rhs=sp.Sum(A[i, j] * Vm[j, c], (j, 0, m - 1)),
+        Step(lhs=entry(A * Vm, i, c), rhs=sp.Sum(A[i, j] * Vm[j, c], (j, 0, m - 1)),
              why="output = weights times values: row i of AV is Σ_j a_ij v_j, a weighted sum of value rows"),
         define(o[i, c], sp.Sum(a[i, j] * Vi[j, c], (j, 0, m - 1)), "so output row i, feature c, with the weights above"),
         Step(lhs=o[i, c] - low, rhs=sp.Sum(a[i, j] * (Vi[j, c] - low), (j, 0, m - 1)),
@@ -300,16 +306,16 @@ def permutation_equivariance() -> Derivation:
     WQ2, WK2, WV2 = (sp.MatrixSymbol(name, 2, 2) for name in ("W_Q", "W_K", "W_V"))
     Pc = CYCLE
     steps = (
-        Step(lhs=((P * X) * W)[i, j], rhs=(P * (X * W))[i, j],
+        Step(lhs=entry((P * X) * W, i, j), rhs=entry(P * (X * W), i, j),
              why="projections act on each row separately: (PX)W = P(XW), so Q, K and V are reordered the same way"),
-        Step(lhs=((P * Q) * (P * K).T)[i, j], rhs=(P * (Q * K.T) * P.T)[i, j],
+        Step(lhs=entry((P * Q) * (P * K).T, i, j), rhs=entry(P * (Q * K.T) * P.T, i, j),
              why="(PQ)(PK)ᵀ = P QKᵀ Pᵀ: the score table has its rows and its columns reordered"),
         Step(lhs=sp.MatMul(Pc.T, Pc), rhs=sp.Identity(3),
              why=f"a permutation matrix (here π = {tuple(Pc.T * sp.Matrix([0, 1, 2]))}) is orthogonal: PᵀP = I"),
         Step(lhs=row_softmax(Pc * S3.as_explicit() * Pc.T), rhs=Pc * row_softmax(S3.as_explicit()) * Pc.T,
              why="softmax(PSPᵀ) = P softmax(S) Pᵀ (symbolic S): each row keeps the same entries, only reordered, "
                  "and a sum does not depend on the order of its terms"),
-        Step(lhs=((P * A * P.T) * (P * Vn))[i, c], rhs=(P * A * (P.T * P) * Vn)[i, c],
+        Step(lhs=entry((P * A * P.T) * (P * Vn), i, c), rhs=entry(P * A * (P.T * P) * Vn, i, c),
              why="the reordered weights P A Pᵀ meet the reordered values PV: P A (PᵀP) V, and PᵀP = I leaves "
                  "P·softmax(S)·V"),
         Step(lhs=self_attention(Pc * X3, WQ2, WK2, WV2), rhs=Pc * self_attention(X3, WQ2, WK2, WV2),

@@ -22,7 +22,6 @@ from explainer.tokenize.corpus import as_lines
 from explainer.tokenize.learner import Learner, learn_by_count
 from explainer.tokenize.pretokenize import count_words
 from explainer.tokenize.trace import Trace
-from explainer.errors import UsageError
 
 
 def train(corpus: str | Iterable[str], vocab_size: int, *, pre_tokenizer: str = "metaspace",
@@ -30,8 +29,6 @@ def train(corpus: str | Iterable[str], vocab_size: int, *, pre_tokenizer: str = 
     """Learn a BPE vocabulary of ``vocab_size`` tokens from ``corpus`` (a text or its lines)."""
     positive_int(vocab_size, "vocabulary size")
     word_counts = count_words(as_lines(corpus), pre_tokenizer)
-    if not word_counts:
-        raise UsageError("the corpus is empty: there is nothing to learn from")
     learner = learn_by_count(Learner(word_counts, vocab_size, special_tokens))
     return make_trace(learner, "bpe", "count", pre_tokenizer, tuple(special_tokens), word_counts)
 

@@ -26,8 +26,11 @@ def builtin_lines() -> list[str]:
 
 
 def as_lines(corpus: str | Iterable[str]) -> list[str]:
-    """A string split into lines, or the given lines as a list."""
-    return corpus.splitlines() if isinstance(corpus, str) else list(corpus)
+    """A string split into lines, or the given lines as a list; a corpus of blank lines is a UsageError."""
+    lines = corpus.splitlines() if isinstance(corpus, str) else list(corpus)
+    if not any(line.strip() for line in lines):
+        raise UsageError("the corpus is empty (only blank lines): there is nothing to learn from")
+    return lines
 
 
 def read_corpus(path: str | Path) -> list[str]:

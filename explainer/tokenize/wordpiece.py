@@ -46,8 +46,6 @@ def train(corpus: str | Iterable[str], vocab_size: int, *, score: str = "likelih
     if not prefix:
         raise UsageError("the continuation prefix must not be empty")
     word_counts = count_words(as_lines(corpus), pre_tokenizer)
-    if not word_counts:
-        raise UsageError("the corpus is empty: there is nothing to learn from")
     learner = Learner(word_counts, vocab_size, special_tokens, prefix, continuation_order)
     learner = (learn_by_likelihood if score == "likelihood" else learn_by_count)(learner)
     return make_trace(learner, "wordpiece", score, pre_tokenizer, tuple(special_tokens), word_counts)

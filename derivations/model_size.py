@@ -136,6 +136,8 @@ def parameter_count() -> Derivation:
     P = sp.Symbol("P", **_size)
     M = Named("M_train", r"M_{\text{train}}")
     G = Named("N_GPU", r"N_{\text{GPU}}")
+    adam, fp32, half = (BYTES_PER_PARAMETER[k] for k in ("mixed precision + Adam", "fp32 weights",
+                                                          "fp16/bf16 weights"))
     gpt2_steps = (
         define(P_emb, V * d, "token embedding matrix W_E: one row of width d per vocabulary entry (V × d)"),
         define(P_pos, n_ctx * d, "GPT-2 learns one position vector per slot of the context (n_ctx × d)"),
@@ -188,16 +190,16 @@ def parameter_count() -> Derivation:
         define(B_adam, _plus(*ADAM_BYTES.values()),
                "mixed precision with Adam, bytes per parameter: " +
                " + ".join(f"{what} {b}" for what, b in ADAM_BYTES.items())),
-        Step(lhs=B_adam, rhs=BYTES_PER_PARAMETER["mixed precision + Adam"], why="add up: 16 bytes per parameter"),
-        Step(lhs=B_adam, rhs=_times(4, BYTES_PER_PARAMETER["fp32 weights"]),
-             why="four times the fp32 weights alone (4 bytes), eight times fp16/bf16 weights (2 bytes)"),
+        Step(lhs=B_adam, rhs=adam, why=f"add up: {adam} bytes per parameter"),
+        Step(lhs=B_adam, rhs=_times(adam / fp32, fp32),
+             why=f"{adam / fp32} times the fp32 weights alone ({fp32} bytes), {adam / half} times fp16/bf16 "
+                 f"weights ({half} bytes)"),
         define(M, B_adam * P, "training memory for P parameters, before activations and buffers"),
         define(G, gpus_needed(M), f"accelerators of {GPU_BYTES // 10**9} GB (= {GPU_BYTES // 10**9}·10⁹ bytes) "
                                   "needed just to hold it: round up"),
         Step(lhs=G, rel=">=", rhs=M / GPU_BYTES, why="rounding up never gives less than the exact ratio",
              check=prove("expand", P=(10**9, 10**13))),
     )
-    adam = BYTES_PER_PARAMETER["mixed precision + Adam"]
     gpt3_bytes = adam * GPT2_TOTAL.xreplace(GPT3)
     return Derivation(
         summary=("A transformer's size is a sum of matrix sizes you can write down from its configuration: "

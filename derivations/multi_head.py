@@ -1,0 +1,158 @@
+r"""Multi-head attention: h smaller attentions side by side, mixed by W_O.
+
+    d_k = d_model / h
+    head_r = softmax(X W_Q^(r) (X W_K^(r))ᵀ / √d_k) X W_V^(r)            (n × d_k)
+    MultiHead(X) = [head_1 | … | head_h] W_O = Σ_r head_r W_O^(r)         (n × d_model)
+
+The projection W_Q (d × d) is cut into h column blocks of width d_k, one per head; each head attends
+on its own slice, the outputs are concatenated back to width d and mixed by W_O, whose row blocks
+W_O^(r) belong to the heads. Same parameter count as one full-width head: 4d² + 4d with biases.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from derivations.attention import (TOKENS, attention_matrix, row_softmax, sdpa_forms, stable_row_softmax,
+                                  with_values)
+from explainer.errors import UsageError
+from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.registry import derivation
+
+d = sp.Symbol("d_model", integer=True, positive=True)
+h = sp.Symbol("h", integer=True, positive=True)
+d_k = sp.Symbol("d_k", positive=True)
+n = sp.Symbol("n", integer=True, positive=True)
+
+X_EXAMPLE = sp.ImmutableMatrix([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]])   # (3 tokens, d_model=4)
+
+
+def torch_mha(X, W_in, b_in, W_O, b_O, heads: int, softmax=stable_row_softmax) -> sp.ImmutableMatrix:
+    """Self-attention exactly as torch.nn.MultiheadAttention computes it (explicit matrices):
+    q, k, v = X W_inᵀ + b_in split in three; head r uses feature columns r·d_k … (r+1)·d_k − 1;
+    out = [head_1 | … | head_h] W_Oᵀ + b_O. ``softmax`` is the stable row softmax unless given."""
+    X, W_in, b_in, W_O, b_O = (sp.ImmutableMatrix(sp.Matrix(M)) for M in (X, W_in, b_in, W_O, b_O))
+    tokens, width = X.shape
+    ones = sp.ones(tokens, 1)
+    qkv = X * W_in.T + ones * b_in                                     # (n, 3d)
+    q, k, v = (qkv[:, part * width:(part + 1) * width] for part in range(3))   # (n, d) each
+    size = width // heads
+    cols = [slice(r * size, (r + 1) * size) for r in range(heads)]
+    outs = [attention_matrix(q[:, c], k[:, c], v[:, c], softmax=softmax) for c in cols]  # (n, d_k)
+    return sp.ImmutableMatrix(sp.Matrix.hstack(*outs)) * W_O.T + ones * b_O   # (n, d)
+
+
+def mha_symbols(n: int, d_model: int):
+    """``X[n×d], W_in[3d×d], b_in[1×3d], W_O[d×d], b_O[1×d]`` as matrix symbols."""
+    return (sp.MatrixSymbol("X", n, d_model), sp.MatrixSymbol("W_in", 3 * d_model, d_model),
+            sp.MatrixSymbol("b_in", 1, 3 * d_model), sp.MatrixSymbol("W_O", d_model, d_model),
+            sp.MatrixSymbol("b_O", 1, d_model))
+
+
+def mha_forms(n: int, d_model: int, h: int) -> dict[str, tuple]:
+    """Self-attention (query = key = value = X, no mask) in torch.nn.MultiheadAttention's layout:
+
+    ``{"output": ((X[n×d], W_in[3d×d] = in_proj_weight, b_in[1×3d] = in_proj_bias,
+                   W_O[d×d] = out_proj.weight, b_O[1×d] = out_proj.bias), output [n×d]),
+       "parameters": ((d_model,), 4 d_model² + 4 d_model)}``
+
+    Raises :class:`~explainer.errors.UsageError` when ``h`` does not divide ``d_model``.
+    """
+    if n < 1 or d_model < 1 or h < 1:
+        raise UsageError(f"sizes must be positive (n={n}, d_model={d_model}, heads={h})")
+    if d_model % h:
+        raise UsageError(f"--heads {h} must divide --d-model {d_model} (d_k = d_model / heads)")
+    args = mha_symbols(n, d_model)
+    out = torch_mha(*(M.as_explicit() for M in args), heads=h)
+    return {"output": (args, out), "parameters": ((d,), 4 * d**2 + 4 * d)}
+
+
+def _block(M: sp.ImmutableMatrix, rows: slice, cols: slice) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix(M[rows, cols])
+
+
+@derivation("multi-head-attention", "Multi-head attention", "attention")
+def multi_head_attention() -> Derivation:
+    X = sp.MatrixSymbol("X", 2, 4)
+    WQ1, WQ2 = sp.MatrixSymbol("W_Q^(1)", 4, 2), sp.MatrixSymbol("W_Q^(2)", 4, 2)
+    H1, H2 = sp.MatrixSymbol("head_1", 2, 2), sp.MatrixSymbol("head_2", 2, 2)
+    WO1, WO2 = sp.MatrixSymbol("W_O^(1)", 2, 4), sp.MatrixSymbol("W_O^(2)", 2, 4)
+    concat = sp.MatMul(sp.BlockMatrix([[H1, H2]]), sp.BlockMatrix([[WO1], [WO2]]))
+    Xs, W_in, b_in, W_O, b_O = (M.as_explicit() for M in mha_symbols(2, 2))
+    ones = sp.ones(2, 1)
+    qkv = Xs * W_in.T + ones * b_in                                            # (2, 6)
+    by_heads = sum((attention_matrix(qkv[:, r:r + 1], qkv[:, 2 + r:3 + r], qkv[:, 4 + r:5 + r])
+                    * _block(W_O, slice(0, 2), slice(r, r + 1)).T for r in range(2)), sp.zeros(2, 2)) + ones * b_O
+    single = with_values(sdpa_forms(2, 2, 2, 2)["output"][1],
+                         {sp.MatrixSymbol(name, 2, 2): qkv[:, 2 * p:2 * p + 2] for p, name in enumerate("QKV")})
+    shapes = {"W_Q": (d, d), "W_K": (d, d), "W_V": (d, d), "W_O": (d, d), "b_Q": (d,), "b_K": (d,), "b_V": (d,),
+              "b_O": (d,)}
+    count = sp.Add(*(sp.Mul(*dims, evaluate=False) for dims in shapes.values()), evaluate=False)
+    steps = (
+        define(d_k, d / h, "each of the h heads works in width d_k = d_model / h (h must divide d_model)"),
+        Step(lhs=sp.MatMul(X, sp.BlockMatrix([[WQ1, WQ2]])), rhs=sp.BlockMatrix([[X * WQ1, X * WQ2]]),
+             why="cut W_Q into column blocks, one per head (d = 4, h = 2, symbolic entries): XW_Q = [XW_Q^(1) | "
+                 "XW_Q^(2)], so head r's queries are a slice of the full queries; W_K, W_V likewise"),
+        Step(lhs=concat, rhs=sp.MatAdd(sp.MatMul(H1, WO1), sp.MatMul(H2, WO2)),
+             why="concatenate the head outputs and multiply by W_O, cut into row blocks: [head₁ | head₂] W_O = "
+                 "head₁W_O^(1) + head₂W_O^(2)"),
+        Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=2, softmax=row_softmax), rhs=by_heads,
+             why="torch's layout (q, k, v = X W_inᵀ + b_in, heads split along features, out = concat·W_Oᵀ + b_O), "
+                 "n = 2, d = 2, h = 2, symbolic entries: the same as Σ_r head_r W_O^(r) + b_O"),
+        Step(lhs=mha_forms(2, 2, 1)["output"][1], rhs=single * W_O.T + ones * b_O,
+             why="one head (h = 1, d_k = d): multi-head attention is single-head scaled dot-product attention on "
+                 "q, k, v followed by the output layer", check=prove("expand")),
+        Step(lhs=count, rhs=4 * d**2 + 4 * d,
+             why="parameters from the shapes: W_Q, W_K, W_V, W_O are d × d, the four biases have d entries"),
+        Step(lhs=h * 3 * d * d_k + d * d + 4 * d, rhs=4 * d**2 + 4 * d,
+             why="counted per head: h heads × 3 projections of d × d_k, plus W_O and the biases — the same for "
+                 "every h, so more heads cost no parameters", check=prove("cancel", "expand")),
+        Step(lhs=sp.Add(sp.Mul(3 * d, d, evaluate=False), 3 * d, sp.Mul(d, d, evaluate=False), d, evaluate=False),
+             rhs=4 * d**2 + 4 * d,
+             why="torch stores in_proj_weight (3d × d), in_proj_bias (3d), out_proj.weight (d × d), out_proj.bias (d)"),
+    )
+    bank = TOKENS.index("bank")
+    Xe = X_EXAMPLE
+    scores = [Xe.row(bank)[:, 2 * r:2 * r + 2] * Xe[:, 2 * r:2 * r + 2].T / sp.sqrt(2) for r in range(2)]
+    eye = sp.eye(4)
+    W_in_e, b_in_e = sp.ImmutableMatrix(sp.Matrix.vstack(eye, eye, eye)), sp.zeros(1, 12)
+    heads = [attention_matrix(Xe[:, 2 * r:2 * r + 2], Xe[:, 2 * r:2 * r + 2], Xe[:, 2 * r:2 * r + 2]) for r in range(2)]
+    full = torch_mha(Xe, W_in_e, b_in_e, sp.eye(4), sp.zeros(1, 4), heads=2, softmax=row_softmax)
+    example = (
+        Step(lhs=sp.MatMul(Xe.row(bank)[:, 0:2], Xe[:, 0:2].T) / sp.sqrt(2), rhs=scores[0],
+             why="head 1 sees features 0–1 (the meaning slice): bank's scaled scores against "
+                 f"{', '.join(TOKENS)} (d_k = 2)"),
+        Step(lhs=sp.MatMul(Xe.row(bank)[:, 2:4], Xe[:, 2:4].T) / sp.sqrt(2), rhs=scores[1],
+             why="head 2 sees features 2–3: bank's slice there is zero, so all its scores are 0 and head 2 "
+                 "averages the three words uniformly"),
+        Step(lhs=sp.ImmutableMatrix(sp.Matrix.hstack(heads[0].row(bank), heads[1].row(bank))), rhs=full.row(bank),
+             why=f"concatenating bank's two head outputs ≈ {tuple(sp.N(x, 3) for x in heads[0].row(bank))} and "
+                 f"{tuple(sp.N(x, 3) for x in heads[1].row(bank))} gives bank's row of the layer (W_Q = W_K = W_V "
+                 "= W_O = I, no biases)"),
+    )
+    return Derivation(
+        summary=("Multi-head attention runs h attentions side by side, each on its own slice of width "
+                 "d_k = d_model/h: the projections W_Q, W_K, W_V are cut into h column blocks, each head computes "
+                 "softmax(Q_r K_rᵀ/√d_k)V_r, the head outputs are concatenated back to width d_model and mixed by "
+                 "W_O — which is the same as adding head_r W_O^(r) over the heads. Different heads can follow "
+                 "different relations (one head links 'bank' to 'river', another tracks position). With one head "
+                 "it is plain scaled dot-product attention, and the parameter count, 4d² + 4d with biases, does "
+                 "not depend on the number of heads."),
+        symbols=(Symbol(X, "token embeddings (here 2 tokens, d = 4)", "n × d_model"),
+                 Symbol(WQ1, "head 1's block of W_Q (W_Q = [W_Q^(1) | W_Q^(2)])", "d_model × d_k"),
+                 Symbol(H1, "head 1's output softmax(Q_1K_1ᵀ/√d_k)V_1", "n × d_k"),
+                 Symbol(WO1, "head 1's row block of W_O", "d_k × d_model"),
+                 Symbol(W_in, "torch's in_proj_weight: W_Q, W_K, W_V stacked, each out × in", "3d × d"),
+                 Symbol(b_in, "torch's in_proj_bias", "1 × 3d"), Symbol(W_O, "torch's out_proj.weight", "d × d"),
+                 Symbol(b_O, "out_proj.bias", "1 × d"),
+                 Symbol(d, "model width d"), Symbol(h, "number of heads, divides d"), Symbol(d_k, "head width d/h")),
+        assumptions=("self-attention: query = key = value = X", "h divides d_model",
+                     "no mask, no dropout; one token per row (row vectors)"),
+        steps=steps,
+        result=Step(lhs=count, rhs=4 * d**2 + 4 * d,
+                    why="MultiHead(X) = Concat(head_1, …, head_h) W_O = Σ_r head_r W_O^(r), with 4d² + 4d parameters"),
+        example=example,
+        example_title="two heads on 'the river bank' (d_model = 4, d_k = 2)",
+        notes=("The block identities and the torch layout are proved for symbolic entries at the sizes shown; "
+               "the parameter count is proved for symbolic d and h.",),
+        closed_forms=mha_forms,
+    )

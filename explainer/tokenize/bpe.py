@@ -11,7 +11,7 @@ Equals ``tokenizers``' ``BpeTrainer`` + ``models.BPE`` for the same pre-tokenize
     >>> from explainer.tokenize import bpe
     >>> trace = bpe.train(["low lower lowest", "newer wider"], vocab_size=20)
     >>> trace.merges[0].left, trace.merges[0].right, trace.merges[0].count
-    ('▁', 'l', 3)
+    ('e', 'r', 3)
 """
 from __future__ import annotations
 

@@ -77,7 +77,8 @@ def multi_head_attention() -> Derivation:
     H1, H2 = sp.MatrixSymbol("head_1", 2, 2), sp.MatrixSymbol("head_2", 2, 2)
     WO1, WO2 = sp.MatrixSymbol("W_O^(1)", 2, 4), sp.MatrixSymbol("W_O^(2)", 2, 4)
     concat = sp.MatMul(sp.BlockMatrix([[H1, H2]]), sp.BlockMatrix([[WO1], [WO2]]))
-    Xs, W_in, b_in, W_O, b_O = (M.as_explicit() for M in mha_symbols(2, 2))
+    torch_names = mha_symbols(2, 2)
+    Xs, W_in, b_in, W_O, b_O = (M.as_explicit() for M in torch_names)
     ones = sp.ones(2, 1)
     qkv = Xs * W_in.T + ones * b_in                                            # (2, 6)
     by_heads = sum((attention_matrix(qkv[:, r:r + 1], qkv[:, 2 + r:3 + r], qkv[:, 4 + r:5 + r])
@@ -141,9 +142,10 @@ def multi_head_attention() -> Derivation:
                  Symbol(WQ1, "head 1's block of W_Q (W_Q = [W_Q^(1) | W_Q^(2)])", "d_model × d_k"),
                  Symbol(H1, "head 1's output softmax(Q_1K_1ᵀ/√d_k)V_1", "n × d_k"),
                  Symbol(WO1, "head 1's row block of W_O", "d_k × d_model"),
-                 Symbol(W_in, "torch's in_proj_weight: W_Q, W_K, W_V stacked, each out × in", "3d × d"),
-                 Symbol(b_in, "torch's in_proj_bias", "1 × 3d"), Symbol(W_O, "torch's out_proj.weight", "d × d"),
-                 Symbol(b_O, "out_proj.bias", "1 × d"),
+                 Symbol(torch_names[1], "torch's in_proj_weight: W_Q, W_K, W_V stacked, each out × in", "3d × d"),
+                 Symbol(torch_names[2], "torch's in_proj_bias", "1 × 3d"),
+                 Symbol(torch_names[3], "torch's out_proj.weight", "d × d"),
+                 Symbol(torch_names[4], "out_proj.bias", "1 × d"),
                  Symbol(d, "model width d"), Symbol(h, "number of heads, divides d"), Symbol(d_k, "head width d/h")),
         assumptions=("self-attention: query = key = value = X", "h divides d_model",
                      "no mask, no dropout; one token per row (row vectors)"),

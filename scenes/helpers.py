@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from manim import (BLUE_D, DOWN, GREY_B, GREEN_C, LEFT, RED_D, RIGHT, UP, WHITE, YELLOW_C, MathTex, Rectangle,
+from manim import (DOWN, GREY_B, ManimColor, GREEN_C, LEFT, RED_D, RIGHT, UP, WHITE, YELLOW_C, MathTex, Rectangle,
                    Scene, Square, Text, VGroup, interpolate_color)
 
 from explainer import registry
@@ -20,7 +20,7 @@ from explainer.formats.latex import LATEX_REL
 
 FONT = "DejaVu Sans"
 STATUS_COLORS = {"proved": GREEN_C, "checked numerically": YELLOW_C, "assumed": GREY_B, "failed": RED_D}
-NEGATIVE, NEUTRAL, POSITIVE = BLUE_D, WHITE, RED_D
+NEGATIVE, NEUTRAL, POSITIVE = ManimColor("#4393c3"), ManimColor(WHITE), ManimColor("#d6604d")
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -130,7 +130,10 @@ def caption(text: str, width: float = 12.5, font_size: float = 24, color=WHITE, 
 
 def number(value: float, digits: int = 2, font_size: float = 20, color=WHITE) -> Text:
     """A number formatted with ``digits`` decimals (Pango text: fast, no LaTeX run per value)."""
-    text = f"{value:.{digits}f}".replace("-", "−")
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # no "−0.00"
+    text = text.replace("-", "−")
     return Text(text, font=FONT, font_size=font_size, color=color)
 
 
@@ -192,8 +195,8 @@ class ExplainerScene(Scene):
 
     def title(self, text: str | MathTex, run_time: float = 0.8):
         """Show ``text`` (words or a formula) at the top, replacing the previous title."""
-        new = caption(text, font_size=30) if isinstance(text, str) else text
-        new.to_edge(UP, buff=0.3)
+        new = caption(text, font_size=30) if isinstance(text, str) else fit(text, 13.0, 1.2)
+        new.to_edge(UP, buff=0.25)
         self.play(*self._swap("title_mob", new), run_time=run_time)
         return new
 

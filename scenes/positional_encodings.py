@@ -1,0 +1,126 @@
+"""Sinusoidal positional encodings: waves per dimension pair, the PE table, the rotation view.
+
+Every value is the ``positional-encoding`` closed form ``PE(pos, j)`` lambdified with numpy; the
+formulas are the LaTeX of its steps.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Arc, Axes, Circle, Create, DashedLine, Dot, FadeIn,
+                   FadeOut, LaggedStart, Line, MathTex, VGroup)
+
+from scenes.helpers import ExplainerScene, caption, closed_form, find_step, formula, heatmap
+
+SIN_COLOR, COS_COLOR = "#e07a5f", "#81b29a"
+
+
+class PositionalEncodingWaves(ExplainerScene):
+    """sin/cos of pos·ωᵢ for three pairs, the PE heatmap column by column, one pair turning on a circle."""
+
+    d_model = 16
+    pairs = (0, 1, 2)        # dimension pairs i shown as waves (dimensions 2i and 2i + 1)
+    positions = 20           # positions 0 … positions − 1 on the wave plots
+    table_positions = 10     # rows of the heatmap
+    circle_pair = 1          # the pair shown turning on the circle
+    circle_steps = 8
+
+    def construct(self) -> None:
+        self.pe = closed_form("positional-encoding", "pe", d_model=self.d_model)  # (pos, j) -> value
+
+        # --- the waves: one row per dimension pair
+        _, _, sine = find_step("positional-encoding", lambda l, r: r"\sin" in r and l.startswith(r"\operatorname{PE}"))
+        _, _, cosine = find_step("positional-encoding", lambda l, r: r"\cos" in r and l.startswith(r"\operatorname{PE}"))
+        self.title(VGroup(formula(sp.latex(sine.lhs) + " = " + sp.latex(sine.rhs), font_size=34),
+                          formula(sp.latex(cosine.lhs) + " = " + sp.latex(cosine.rhs), font_size=34))
+                   .arrange(RIGHT, buff=0.8))
+        waves = VGroup(*(self.wave_row(i) for i in self.pairs)).arrange(DOWN, buff=0.35).shift(DOWN * 0.25)
+        self.say(f"each pair of dimensions is a sine and a cosine; higher pairs turn slower (d_model = {self.d_model})")
+        for row in waves:
+            self.play(Create(row[0]), FadeIn(row[1]), Create(row[2]), Create(row[3]), run_time=1.4)
+            self.play(LaggedStart(*(FadeIn(dot) for dot in row[4]), lag_ratio=0.05), run_time=1.0)
+        self.wait(1)
+        self.play(FadeOut(waves), run_time=0.6)
+
+        # --- the table: positions × dimensions, one column at a time
+        table = self.table()
+        self.title("the encoding table: row = position, column = dimension")
+        self.say("each column is one of the waves above, read at the integer positions")
+        self.play(FadeIn(table[1]), FadeIn(table[2]), run_time=0.6)
+        columns = [VGroup(*(row[c] for row in table[0])) for c in range(self.d_model)]
+        self.play(LaggedStart(*(FadeIn(col, shift=DOWN * 0.1) for col in columns), lag_ratio=0.3), run_time=5)
+        self.wait(1.5)
+        self.play(FadeOut(table), run_time=0.6)
+
+        # --- the rotation view: one pair as a point on the unit circle
+        self.rotation()
+
+    def wave_row(self, pair: int) -> VGroup:
+        """Axes, label, sin and cos curves of ``pair`` and a dot per integer position."""
+        axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.4,
+                    tips=False, axis_config={"stroke_opacity": 0.6, "include_ticks": False})
+        even, odd = 2 * pair, 2 * pair + 1
+        label = MathTex(f"i = {pair}", font_size=30).next_to(axes, LEFT, buff=0.3)
+        sin_curve = axes.plot(lambda x: self.pe(x, even), color=SIN_COLOR)
+        cos_curve = axes.plot(lambda x: self.pe(x, odd), color=COS_COLOR)
+        dots = VGroup(*(Dot(axes.c2p(p, self.pe(p, j)), radius=0.045, color=color)
+                        for p in range(self.positions) for j, color in ((even, SIN_COLOR), (odd, COS_COLOR))))
+        return VGroup(axes, label, sin_curve, cos_curve, dots)
+
+    def table(self) -> VGroup:
+        """The heatmap of PE values with position labels (rows) and dimension labels (columns)."""
+        pos, dim = np.meshgrid(np.arange(self.table_positions), np.arange(self.d_model), indexing="ij")
+        values = self.pe(pos, dim) * np.ones_like(pos)  # (positions, d_model)
+        grid = heatmap(values, cell=0.55, scale=1.0, digits=2, font_size=14).move_to(DOWN * 0.15)
+        rows = VGroup(*(caption(str(p), font_size=16).next_to(grid[p][0], LEFT, buff=0.15)
+                        for p in range(self.table_positions)))
+        cols = VGroup(*(caption(str(j), font_size=16).next_to(grid[0][j], UP, buff=0.12)
+                        for j in range(self.d_model)))
+        return VGroup(grid, rows, cols)
+
+    def rotation(self) -> None:
+        """Points (PE(pos, 2i), PE(pos, 2i + 1)) for pos = 0, 1, …: the same turn every step."""
+        i = self.circle_pair
+        _, _, circle_step = find_step("positional-encoding", lambda l, r: l.startswith(r"\operatorname{PE}^{2}"))
+        self.title(formula(sp.latex(circle_step.lhs) + " = " + sp.latex(circle_step.rhs), font_size=36))
+        center = LEFT * 2.6 + DOWN * 0.3
+        radius = 2.3
+        circle = Circle(radius=radius, color=GREY_B, stroke_opacity=0.6).move_to(center)
+        axes = VGroup(DashedLine(center + LEFT * 2.6, center + RIGHT * 2.6, stroke_opacity=0.4),
+                      DashedLine(center + DOWN * 2.6, center + UP * 2.6, stroke_opacity=0.4))
+        x_label = MathTex(f"\\operatorname{{PE}}(pos, {2 * i})", font_size=26).next_to(axes[0], RIGHT, buff=0.1)
+        y_label = MathTex(f"\\operatorname{{PE}}(pos, {2 * i + 1})", font_size=26).next_to(axes[1], UP, buff=0.1)
+        self.say("one pair of dimensions: every step of position turns the point by the same angle")
+        self.play(Create(circle), FadeIn(axes, x_label, y_label), run_time=1)
+        point = lambda p: center + radius * np.array([self.pe(p, 2 * i), self.pe(p, 2 * i + 1), 0.0])  # noqa: E731
+        readout = None
+        for p in range(self.circle_steps):
+            dot = Dot(point(p), color=YELLOW_C, radius=0.08)
+            spoke = Line(center, point(p), color=YELLOW_C, stroke_width=2)
+            text = VGroup(caption(f"pos = {p}", font_size=26),
+                          caption(f"PE = ({self.pe(p, 2 * i):+.3f}, {self.pe(p, 2 * i + 1):+.3f})", font_size=24))
+            text.arrange(DOWN, aligned_edge=LEFT).move_to(RIGHT * 3.8 + UP * 0.6)
+            animations = [FadeIn(dot, scale=0.5), Create(spoke), FadeIn(text)]
+            if readout is not None:
+                animations.append(FadeOut(readout))
+            if p:
+                a0, a1 = _angle(point(p - 1) - center), _angle(point(p) - center)
+                animations.append(Create(Arc(radius=radius * 0.35, start_angle=a0, angle=_wrap(a1 - a0),
+                                             arc_center=center, color=YELLOW_C)))
+            self.play(*animations, run_time=0.7)
+            readout = text
+        turn = abs(_wrap(_angle(point(1) - center) - _angle(point(0) - center)))
+        self.say(f"every step turns by ω_{i} = {turn:.3f} rad ({np.degrees(turn):.1f}°): "
+                 f"PE(pos + k) is PE(pos) rotated by k·ω_{i}, whatever pos is")
+        self.wait(2.5)
+
+
+def _angle(v: np.ndarray) -> float:
+    """The direction of the 2-D vector ``v`` in radians."""
+    return float(np.arctan2(v[1], v[0]))
+
+
+def _wrap(angle: float) -> float:
+    """``angle`` in (−π, π]."""
+    return float((angle + np.pi) % (2 * np.pi) - np.pi)
+

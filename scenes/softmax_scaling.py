@@ -1,0 +1,96 @@
+"""Why attention divides by √d_k: the spread of q·k grows with the width, and softmax of large scores
+turns one-hot with vanishing gradients.
+
+Scores are the ``dot-product`` closed form on random standard-normal q, k (fixed seed); the variance
+and the softmax Jacobian come from ``softmax-scaling``, the weights from ``softmax``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Dot, FadeIn, FadeOut, LaggedStart, Line, MathTex,
+                   NumberLine, VGroup)
+
+from scenes.helpers import ExplainerScene, bars, caption, closed_form, find_step, formula
+
+
+class SoftmaxScaling(ExplainerScene):
+    """Strips of sampled q·k for growing d_k, unscaled then scaled; unscaled softmax goes one-hot."""
+
+    widths = (4, 16, 64, 256)
+    samples = 40
+    n_keys = 4
+    seed = 3
+
+    def construct(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        variance = {d: float(closed_form("softmax-scaling", "variance", d_k=d)()) for d in self.widths}
+        scores = {d: self.sample_scores(rng, d, self.samples) for d in self.widths}
+
+        # --- the spread of q·k grows with d_k
+        _, _, var_step = find_step("softmax-scaling", lambda l, r: l.startswith(r"\operatorname{Var}") and r == "d_{k}")
+        self.title(formula(sp.latex(var_step.lhs) + " = " + sp.latex(var_step.rhs), font_size=44))
+        limit = 3 * np.sqrt(max(self.widths))
+        lines = VGroup(*(NumberLine(x_range=(-limit, limit, 10), length=10, include_ticks=False,
+                                    stroke_opacity=0.5) for _ in self.widths)).arrange(DOWN, buff=0.95).shift(DOWN * 0.1)
+        labels = VGroup(*(MathTex(f"d_k = {d}", font_size=28).next_to(line, LEFT, buff=0.3)
+                          for d, line in zip(self.widths, lines)))
+        dots = VGroup(*(VGroup(*(Dot(line.n2p(s), radius=0.05, color=YELLOW_C, fill_opacity=0.7) for s in scores[d]))
+                        for d, line in zip(self.widths, lines)))
+        spreads = VGroup(*(self.spread(line, np.sqrt(variance[d])) for d, line in zip(self.widths, lines)))
+        self.say(f"q·k for {self.samples} random pairs of standard-normal vectors: the spread grows like √d_k")
+        self.play(FadeIn(lines), FadeIn(labels), run_time=0.8)
+        self.play(LaggedStart(*(FadeIn(group, lag_ratio=0.02) for group in dots), lag_ratio=0.5), run_time=3)
+        self.play(FadeIn(spreads), run_time=0.8)
+        self.wait(1.5)
+
+        # --- divided by √d_k, every width has the same spread
+        _, _, scaled_step = find_step("softmax-scaling", lambda l, r: r"\sqrt{d_{k}}" in l and r == "1")
+        self.title(formula(sp.latex(scaled_step.lhs) + " = " + sp.latex(scaled_step.rhs), font_size=44))
+        self.say("divided by √d_k the scores have variance 1 for every width")
+        moved = [dot.animate.move_to(line.n2p(s / np.sqrt(variance[d])))
+                 for d, line in zip(self.widths, lines) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
+        new_spreads = VGroup(*(self.spread(line, 1.0) for line in lines))
+        self.play(*moved, FadeOut(spreads), FadeIn(new_spreads), run_time=2)
+        self.wait(1.5)
+        self.play(FadeOut(lines, labels, dots, new_spreads), run_time=0.6)
+
+        # --- softmax of unscaled scores is one-hot, and its gradient vanishes
+        self.one_hot(rng)
+
+    def sample_scores(self, rng, d: int, count: int) -> np.ndarray:
+        """``count`` values of q·k with q, k ~ N(0, I_d) (the dot-product closed form)."""
+        dot = closed_form("dot-product", "dot", d=d)
+        return np.array([dot(rng.normal(size=(1, d)), rng.normal(size=(1, d))) for _ in range(count)])
+
+    @staticmethod
+    def spread(line: NumberLine, sd: float) -> VGroup:
+        """Ticks at ± one standard deviation on ``line``."""
+        return VGroup(*(Line(line.n2p(s) + DOWN * 0.25, line.n2p(s) + UP * 0.25, color=GREY_B, stroke_width=3)
+                        for s in (-sd, sd)))
+
+    def one_hot(self, rng) -> None:
+        d = max(self.widths)
+        row = self.sample_scores(rng, d, self.n_keys)[None, :]  # (1, n_keys)
+        scale = 1 / np.sqrt(float(closed_form("softmax-scaling", "variance", d_k=d)()))
+        softmax = closed_form("softmax", "softmax", n=self.n_keys)
+        jacobian = closed_form("softmax-scaling", "jacobian", d_k=d, n=self.n_keys)
+        _, _, limit_step = find_step("softmax-scaling", lambda l, r: l.startswith(r"\lim") and r == "1")
+        self.title(formula(sp.latex(limit_step.lhs) + " = " + sp.latex(limit_step.rhs), font_size=44))
+        panels = VGroup()
+        for name, x in (("unscaled", row), ("scaled by 1/√d_k", row * scale)):
+            weights, grad = softmax(x)[0], np.abs(jacobian(x)).max()
+            chart = bars(weights, width=3.6, height=2.6, top=1.0)
+            text = VGroup(caption(name, font_size=26),
+                          caption("scores " + ", ".join(f"{v:.1f}" for v in x[0]), font_size=20),
+                          caption("weights " + ", ".join(f"{v:.2f}" for v in weights), font_size=20),
+                          caption(f"largest |∂p/∂x| = {grad:.2g}", font_size=20))
+            text.arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+            panels.add(VGroup(chart, text.next_to(chart, DOWN, buff=0.3, aligned_edge=LEFT)))
+        panels.arrange(RIGHT, buff=1.6, aligned_edge=DOWN).shift(DOWN * 0.4)
+        self.say(f"d_k = {d}: unscaled scores are large, softmax is almost one-hot and its gradient vanishes")
+        self.play(FadeIn(panels[0]), run_time=1.2)
+        self.wait(1)
+        self.play(FadeIn(panels[1]), run_time=1.2)
+        self.wait(2.5)
+

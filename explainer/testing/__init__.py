@@ -24,11 +24,15 @@ __all__ = ["assert_matches_derivation", "assert_derivation_holds", "Summary", "H
 #: derivation name -> "module:class" of its spec (imported on first use).
 _SPECS = {
     "softmax": "explainer.testing.softmax:SoftmaxSpec",
+    "scaled-dot-product-attention": "explainer.testing.attention:AttentionSpec",
+    "multi-head-attention": "explainer.testing.multi_head:MultiHeadSpec",
 }
 
 #: How ``assert_matches_derivation`` calls your function, per derivation.
 SIGNATURES = {
     "softmax": "fn(x, dim)",
+    "scaled-dot-product-attention": "fn(q, k, v) and fn(q, k, v, mask); mask True = may attend",
+    "multi-head-attention": "fn(x, w_q, w_k, w_v, w_o, n_heads) and fn(..., n_heads, mask)",
 }
 
 

@@ -121,11 +121,17 @@ def to_numpy(t) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def _lambdified(entry: registry.Entry, label: str, sizes: tuple[tuple[str, int], ...]) -> Callable:
-    forms = _closed_forms(entry)(**dict(sizes))
+    forms = _forms(entry, sizes)
     if label not in forms:
         raise KeyError(f"derivation {entry.name!r} has no closed form {label!r} (it has: {', '.join(forms)})")
     args, expr = forms[label]
-    return sp.lambdify(args, expr, "numpy")
+    # cse: the explicit expressions repeat each softmax denominator many times
+    return sp.lambdify(args, expr, "numpy", cse=True, use_imps=False, docstring_limit=0)
+
+
+@functools.lru_cache(maxsize=None)
+def _forms(entry: registry.Entry, sizes: tuple[tuple[str, int], ...]) -> dict:
+    return _closed_forms(entry)(**dict(sizes))
 
 
 @functools.lru_cache(maxsize=None)

@@ -17,7 +17,8 @@ def rows_sum_to_one(p: np.ndarray, tol: float, axis: int = -1, valid=None) -> st
     worst = float(np.nanmax(np.where(np.isnan(dev), np.inf, dev))) if dev.size else 0.0
     if worst <= tol:
         return None
-    return f"rows do not sum to 1 (a row sums to {1 + worst if np.isfinite(worst) else 'NaN'} at worst)"
+    total = f"{1 + worst:.4g}" if np.isfinite(worst) else "NaN"
+    return f"rows do not sum to 1 (one sums to {total})"
 
 
 def summing_axes(p: np.ndarray, tol: float) -> list[int]:
@@ -30,19 +31,21 @@ def summing_axes(p: np.ndarray, tol: float) -> list[int]:
     return found
 
 
-def fit_scale(scores: np.ndarray, p: np.ndarray, valid=None) -> float | None:
+def fit_scale(scores: np.ndarray, p: np.ndarray, allowed=None) -> float | None:
     """The factor ``t`` for which ``p ≈ softmax(t · scores)`` along the last axis, by least squares on
     ``log p``: within a row ``log pⱼ = t·sⱼ − logsumexp``, so after removing row means the logs are
-    ``t`` times the centred scores. ``None`` when no row has two distinct scores and positive weights."""
+    ``t`` times the centred scores. Only entries with ``allowed`` set (default: all) and a positive
+    finite weight take part. ``None`` when no row has two distinct usable scores."""
     with np.errstate(all="ignore"):
         logp = np.log(p)
-    ok = np.all(np.isfinite(logp), axis=-1) & np.all(np.isfinite(scores), axis=-1)
-    if valid is not None:
-        ok &= valid
-    if not ok.any():
-        return None
-    s = scores[ok] - scores[ok].mean(axis=-1, keepdims=True)
-    lp = logp[ok] - logp[ok].mean(axis=-1, keepdims=True)
+    use = np.isfinite(logp) & np.isfinite(scores)
+    if allowed is not None:
+        use &= np.broadcast_to(allowed, use.shape)
+    count = np.maximum(use.sum(axis=-1, keepdims=True), 1)
+    s = np.where(use, scores, 0.0)
+    lp = np.where(use, logp, 0.0)
+    s = np.where(use, s - s.sum(axis=-1, keepdims=True) / count, 0.0)
+    lp = np.where(use, lp - lp.sum(axis=-1, keepdims=True) / count, 0.0)
     denominator = float(np.sum(s * s))
     return float(np.sum(s * lp) / denominator) if denominator > 1e-12 else None
 

@@ -48,9 +48,12 @@ def output_dir(path: str | os.PathLike) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Where Manim keeps partial movies and compiled LaTeX between runs."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "transformer-math-explainer" / "manim"
+    """Where Manim keeps partial movies and compiled LaTeX between runs: ``manim/`` in the explainer's
+    cache folder (:func:`explainer.cache.directory`), a fresh temporary folder when caching is off."""
+    from explainer.cache import directory
+
+    folder = directory()
+    return folder / "manim" if folder else Path(tempfile.mkdtemp(prefix="explainer-manim-"))
 
 
 def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | os.PathLike = "media",

@@ -33,10 +33,10 @@ def derivation(name: str):
 
 @lru_cache(maxsize=None)
 def report(name: str):
-    """The check report of derivation ``name`` (each step's status), computed once per process."""
-    from explainer.check import check
+    """The check report of derivation ``name`` (each step's status), from the check cache when fresh."""
+    from explainer.cache import cached_check
 
-    return check(derivation(name))
+    return cached_check(derivation(name))[0]
 
 
 @lru_cache(maxsize=None)

@@ -1,6 +1,8 @@
 """``explainer scenes`` (manim-free listing) and ``explainer render`` (imports manim when it runs)."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 import scenes
@@ -55,7 +57,7 @@ def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, o
     output_dir(output)
     for i, name in enumerate(chosen, 1):
         label = f"[{i}/{len(chosen)}] {name}"
-        with click.progressbar(length=1000, label=label, file=click.get_text_stream("stderr"),
+        with click.progressbar(length=1000, label=label, file=sys.stderr,
                                show_eta=False) as bar:
             def advance(done: float, total: float) -> None:
                 bar.update(int(1000 * done / total) - bar.pos if total else 0)

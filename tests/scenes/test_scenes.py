@@ -1,0 +1,63 @@
+"""Every scene renders at a tiny size (160×90 at 5 fps, set through Manim's config, not by cutting
+content) into a temporary folder; the video is opened with PyAV and checked frame by frame."""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+import scenes
+from explainer import registry
+from explainer.render import render
+
+pytest.importorskip("manim")
+
+WIDTH, HEIGHT, FPS = 160, 90, 5
+TINY = {"pixel_width": WIDTH, "pixel_height": HEIGHT, "frame_rate": FPS}
+NAMED = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)]
+DEFAULT_DERIVATIONS = ["softmax", "scaled-dot-product-attention"]
+
+
+@pytest.fixture(scope="session")
+def manim_cache(tmp_path_factory):
+    """One Manim media folder for the session: compiled LaTeX is shared between the scenes."""
+    return tmp_path_factory.mktemp("manim-cache")
+
+
+def frames_of(path) -> tuple[list[np.ndarray], float, tuple[int, int]]:
+    """Every frame as an RGB array, the stream's duration in seconds and its (width, height)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        return frames, float(stream.duration * stream.time_base), (stream.width, stream.height)
+
+
+def check_video(path) -> None:
+    frames, duration, size = frames_of(path)
+    assert size == (WIDTH, HEIGHT)
+    assert 10 <= duration <= 45, f"{path.name}: {duration:.1f} s of video"
+    assert abs(len(frames) - duration * FPS) <= 2
+    last = frames[-1].astype(float)
+    assert last.std() > 8, "the last frame is blank"
+    assert not np.array_equal(frames[0], frames[len(frames) // 2]), "nothing moves"
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_scene_renders(name, tmp_path, manim_cache):
+    path = render(name, output=tmp_path, cache_dir=manim_cache, caching=False, overrides=TINY)
+    assert path == tmp_path / f"{name}.mp4"
+    check_video(path)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial or probe files left behind
+
+
+@pytest.mark.parametrize("name", DEFAULT_DERIVATIONS)
+def test_derivation_scene_renders(name, tmp_path, manim_cache):
+    check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
+                       overrides=TINY))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [e.name for e in registry.entries()])
+def test_every_derivation_scene_renders(name, tmp_path, manim_cache):
+    check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
+                       overrides=TINY))

@@ -100,7 +100,9 @@ class Capture:
         def hook(module, args, out):
             q, k, v, allowed = args                                       # (B, h, T, d_k), mask (B, 1, T, T)
             with torch.no_grad():
-                _, weights = torch.ops.aten._scaled_dot_product_attention_math(q, k, v, allowed)
+                # the aten op adds its mask: pass the additive form F.sdpa itself builds from a boolean one
+                bias = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill(~allowed, float("-inf"))
+                _, weights = torch.ops.aten._scaled_dot_product_attention_math(q, k, v, bias)
                 self._attention(key, q, k, v, weights, out)
         return hook
 

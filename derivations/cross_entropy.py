@@ -1,0 +1,133 @@
+r"""Cross-entropy: the loss of next-token prediction, and its famously simple gradient.
+
+    CE(z, y) = −log softmax(z)_y = logsumexp(z) − z_y
+    ∂CE/∂z   = softmax(z) − onehot(y)
+
+The loss is the surprise of the correct token; its gradient is "predicted minus actual", a vector
+that sums to 0. A batch mean divides it by N; exp(CE) is the perplexity; a model that predicts
+uniformly over V tokens pays ln V.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from explainer.errors import positive_int
+from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.notation import Named
+from explainer.registry import derivation
+from derivations.softmax import softmax_forms
+
+z = sp.IndexedBase("z", real=True)
+j, y = sp.symbols("j y", integer=True, positive=True)
+V = sp.Symbol("V", integer=True, positive=True)
+GPT2_VOCAB = 50257
+CONCRETE_SIZES = (2, 3, 4)  # vocabulary sizes the gradient is also proved for, entry by entry
+
+
+def _grad_matrix(size: int) -> sp.ImmutableMatrix:
+    """Row y, column k: ∂CE(z, y)/∂z_k for explicit scores z_1 … z_size (every target y at once)."""
+    zs = [z[a] for a in range(1, size + 1)]
+    lse = sp.log(sp.Add(*(sp.exp(v) for v in zs)))
+    return sp.ImmutableMatrix(size, size, lambda a, b: sp.Derivative(lse - zs[a], zs[b]))
+
+
+def _softmax_minus_onehot(size: int) -> sp.ImmutableMatrix:
+    """Row y, column k: softmax(z)_k − [k = y]."""
+    zs = [z[a] for a in range(1, size + 1)]
+    total = sp.Add(*(sp.exp(v) for v in zs))
+    return sp.ImmutableMatrix(size, size, lambda a, b: sp.exp(zs[b]) / total - (1 if a == b else 0))
+
+
+@derivation("cross-entropy", "Cross-entropy loss and its gradient", "training")
+def cross_entropy() -> Derivation:
+    total = sp.Sum(sp.exp(z[j]), (j, 1, V))
+    t, rest = sp.Symbol("t", real=True), Named("R", r"R", positive=True)
+    ce = Named("CE", r"\mathrm{CE}", real=True)
+    p_y = sp.exp(z[y]) / total
+    c = sp.Symbol("c", real=True)
+    steps = (
+        define(ce, -sp.log(p_y), "the loss: minus the log-probability the model gives the correct token y"),
+        Step(lhs=ce, rhs=sp.log(total) - z[y], check=prove("expand_log", "expand"),
+             why="log of a quotient, and log exp(z_y) = z_y: CE = logsumexp(z) − z_y"),
+        Step(lhs=sp.Derivative(sp.log(sp.exp(t) + rest) - t, t), rhs=sp.exp(t) / (sp.exp(t) + rest) - 1,
+             check=prove("doit", "cancel"),
+             why="any V: write Σⱼ exp(zⱼ) = exp(z_k) + R with R (the other V − 1 terms) free of z_k = t; "
+                 "for k = y the derivative is p_k − 1…"),
+        Step(lhs=sp.Derivative(sp.log(sp.exp(t) + rest) - z[y], t), rhs=sp.exp(t) / (sp.exp(t) + rest),
+             check=prove("doit", "cancel"), why="…and for k ≠ y it is p_k − 0: ∂CE/∂z = softmax(z) − onehot(y)"),
+        *(Step(lhs=_grad_matrix(n), rhs=_softmax_minus_onehot(n), check=prove("doit", "cancel"),
+               why=f"checked entry by entry for V = {n} (row y = target, column k): softmax(z) − onehot(y)")
+          for n in CONCRETE_SIZES),
+        Step(lhs=sp.Sum(sp.exp(z[j]) / total, (j, 1, V)) - 1, rhs=sp.Integer(0), check=prove("sums", "doit"),
+             why="the gradient's entries sum to 0: probability taken from wrong tokens is given to the right one"),
+        Step(lhs=sp.Derivative((sp.Function("CE_1")(t) + sp.Function("CE_2")(c)) / 2, t),
+             rhs=sp.Derivative(sp.Function("CE_1")(t), t) / 2, check=prove("doit"),
+             why="a batch mean (1/N) Σₙ CEₙ: each example's gradient is divided by N (here N = 2)"),
+        Step(lhs=sp.exp(ce), rhs=1 / p_y, check=prove("doit", "expand"),
+             why="perplexity exp(CE) = 1/p_y: the model is as unsure as a uniform choice among that many tokens"),
+        Step(lhs=sp.log(sp.Sum(sp.exp(c), (j, 1, V))) - c, rhs=sp.log(V), check=prove("doit", "expand_log", "expand"),
+             why="uniform predictions (all logits equal to c): the loss is ln V, the perplexity V"),
+    )
+    return Derivation(
+        summary=("A language model is trained to give the actual next token y a high probability. The loss is "
+                 "the cross-entropy −log p_y, which equals logsumexp(z) − z_y (how code computes it, stably). "
+                 "Its gradient with respect to the logits is simply softmax(z) − onehot(y): predicted minus "
+                 "actual, every entry between −1 and 1, summing to 0. Averaging over a batch of N positions "
+                 "divides every gradient by N. exp(CE) is the perplexity, the effective number of tokens the "
+                 "model is choosing between; a model that knows nothing predicts uniformly and pays ln V, about "
+                 "10.82 for GPT-2's 50257 tokens — the loss at the very start of training."),
+        symbols=(Symbol(z[j], "logit of vocabulary entry j", "V"), Symbol(y, "index of the correct next token"),
+                 Symbol(V, "vocabulary size"), Symbol(ce, "cross-entropy loss of one position"),
+                 Symbol(t, "the logit z_k being differentiated"),
+                 Symbol(rest, "sum of the other V − 1 exponentials, independent of z_k"),
+                 Symbol(c, "a common value of all logits (uniform prediction)")),
+        assumptions=("logits are real", "natural logarithms (losses in nats)",
+                     "the gradient is proved for any V by splitting off the differentiated term, and entry by "
+                     f"entry for V = {', '.join(map(str, CONCRETE_SIZES))}",
+                     "F.cross_entropy with mean reduction averages over the N positions of a batch"),
+        steps=steps,
+        result=Step(lhs=ce, rhs=sp.log(total) - z[y], check=prove("expand_log", "expand"),
+                    why="CE(z, y) = logsumexp(z) − z_y, with gradient softmax(z) − onehot(y)"),
+        example=_example(),
+        example_title="three logits (2, 1, 0), correct token 1; GPT-2 at initialisation",
+        closed_forms=cross_entropy_forms,
+    )
+
+
+def _example() -> tuple:
+    logits = sp.ImmutableMatrix([[2, 1, 0]])
+    total = sum(sp.exp(v) for v in logits)
+    loss = sp.log(total) - logits[0]
+    grad = sp.ImmutableMatrix([[sp.exp(v) / total for v in logits]]) - sp.ImmutableMatrix([[1, 0, 0]])
+    uniform = sp.log(sp.Integer(GPT2_VOCAB))
+    lo = sp.floor(uniform * 100) / 100
+    return (
+        Step(lhs=-sp.log(sp.exp(logits[0]) / total), rhs=loss, check=prove("expand_log", "expand"),
+             why=f"correct token has the largest logit: loss ≈ {float(loss):.4f} nats, perplexity ≈ "
+                 f"{float(sp.exp(loss)):.3f}"),
+        Step(lhs=_grad_matrix(3)[0, :].subs({z[1]: 2, z[2]: 1, z[3]: 0}), rhs=grad, check=prove("doit", "cancel"),
+             why=f"at z = (2, 1, 0), y = 1: ∂CE/∂z ≈ {tuple(round(float(v), 3) for v in grad)}, predicted minus "
+                 "actual"),
+        Step(lhs=uniform, rel=">", rhs=lo, why=f"uniform over GPT-2's {GPT2_VOCAB} tokens: ln {GPT2_VOCAB} ≈ "
+             f"{float(uniform):.4f}, the loss of an untrained model"),
+        Step(lhs=uniform, rel="<", rhs=lo + sp.Rational(1, 100), why=f"so it lies between {lo} and {lo + sp.Rational(1, 100)}"),
+    )
+
+
+def cross_entropy_forms(V: int) -> dict[str, tuple]:
+    """Closed forms for a vocabulary of ``V`` entries.
+
+    * ``"loss"``: ``((z, y), CE)`` with ``z = MatrixSymbol("z", 1, V)`` the logits and
+      ``y = MatrixSymbol("y", 1, V)`` a one-hot row of the target; CE = m + log Σⱼ exp(zⱼ − m) − Σⱼ yⱼzⱼ,
+      m = maxⱼ zⱼ (stable logsumexp), a scalar — ``F.cross_entropy(z, target)`` for one row.
+    * ``"grad"``: ``((z, y), softmax(z) − y)``, a ``1 × V`` row — autograd's ``z.grad`` for one row (divide by
+      N for a batch mean).
+    """
+    positive_int(V, "V")
+    zs, ys = sp.MatrixSymbol("z", 1, V), sp.MatrixSymbol("y", 1, V)
+    entries = list(zs.as_explicit())
+    top = sp.Max(*entries)
+    loss = top + sp.log(sp.Add(*(sp.exp(v - top) for v in entries))) - sp.Add(*(ys[0, a] * entries[a] for a in range(V)))
+    (row,), weights = softmax_forms(V)["softmax"]
+    probs = weights.xreplace({row[0, a]: zs[0, a] for a in range(V)})
+    return {"loss": ((zs, ys), loss), "grad": ((zs, ys), probs - ys.as_explicit())}

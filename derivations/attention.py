@@ -305,6 +305,8 @@ def permutation_equivariance() -> Derivation:
     X3 = sp.MatrixSymbol("X", 3, 2)
     WQ2, WK2, WV2 = (sp.MatrixSymbol(name, 2, 2) for name in ("W_Q", "W_K", "W_V"))
     Pc = CYCLE
+    plain = self_attention(X3, WQ2, WK2, WV2)                   # (3, 2), symbolic entries
+    permuted = self_attention(Pc * X3, WQ2, WK2, WV2)
     steps = (
         Step(lhs=entry((P * X) * W, i, j), rhs=entry(P * (X * W), i, j),
              why="projections act on each row separately: (PX)W = P(XW), so Q, K and V are reordered the same way"),
@@ -318,10 +320,10 @@ def permutation_equivariance() -> Derivation:
         Step(lhs=entry((P * A * P.T) * (P * Vn), i, c), rhs=entry(P * A * (P.T * P) * Vn, i, c),
              why="the reordered weights P A Pᵀ meet the reordered values PV: P A (PᵀP) V, and PᵀP = I leaves "
                  "P·softmax(S)·V"),
-        Step(lhs=self_attention(Pc * X3, WQ2, WK2, WV2), rhs=Pc * self_attention(X3, WQ2, WK2, WV2),
+        Step(lhs=permuted, rhs=Pc * plain,
              why="the whole layer, symbolic X (3 × 2) and W_Q, W_K, W_V (2 × 2): Attn(PX) = P·Attn(X)",
              check=prove("expand")),
-        Step(lhs=self_attention(REVERSE * X3, WQ2, WK2, WV2), rhs=REVERSE * self_attention(X3, WQ2, WK2, WV2),
+        Step(lhs=self_attention(REVERSE * X3, WQ2, WK2, WV2), rhs=REVERSE * plain,
              why="and for a swap of the first and last tokens, the same", check=prove("expand")),
     )
     Xe, order = X_EXAMPLE, "bank river the"
@@ -358,7 +360,7 @@ def permutation_equivariance() -> Derivation:
         assumptions=("self-attention: queries, keys and values all come from the same X",
                      "no mask and no positional encoding", "P is a permutation matrix"),
         steps=steps,
-        result=Step(lhs=self_attention(Pc * X3, WQ2, WK2, WV2), rhs=Pc * self_attention(X3, WQ2, WK2, WV2),
+        result=Step(lhs=permuted, rhs=Pc * plain,
                     why="Attn(PX) = P·Attn(X): attention is permutation-equivariant", check=prove("expand")),
         example=example,
         example_title="'the river bank' against 'bank river the'",

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.attention import (TOKENS, attention_matrix, row_softmax, sdpa_forms, stable_row_softmax,
-                                  with_values)
+from derivations.attention import TOKENS, attention_matrix, row_softmax, stable_row_softmax
 from explainer.errors import UsageError
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.registry import derivation
@@ -109,8 +108,7 @@ def multi_head_attention() -> Derivation:
     qkv = Xs * W_in.T + ones * b_in                                            # (2, 6)
     by_heads = sum((attention_matrix(qkv[:, r:r + 1], qkv[:, 2 + r:3 + r], qkv[:, 4 + r:5 + r])
                     * _block(W_O, slice(0, 2), slice(r, r + 1)).T for r in range(2)), sp.zeros(2, 2)) + ones * b_O
-    single = with_values(sdpa_forms(2, 2, 2, 2)["output"][1],
-                         {sp.MatrixSymbol(name, 2, 2): qkv[:, 2 * p:2 * p + 2] for p, name in enumerate("QKV")})
+    single = attention_matrix(*(qkv[:, 2 * p:2 * p + 2] for p in range(3)))  # (2, 2): softmax(qkᵀ/√d)v
     shapes = {"W_Q": (d, d), "W_K": (d, d), "W_V": (d, d), "W_O": (d, d), "b_Q": (d,), "b_K": (d,), "b_V": (d,),
               "b_O": (d,)}
     count = sp.Add(*(sp.Mul(*dims, evaluate=False) for dims in shapes.values()), evaluate=False)
@@ -125,7 +123,7 @@ def multi_head_attention() -> Derivation:
         Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=2, softmax=row_softmax), rhs=by_heads,
              why="torch's layout (q, k, v = X W_inᵀ + b_in, heads split along features, out = concat·W_Oᵀ + b_O), "
                  "n = 2, d = 2, h = 2, symbolic entries: the same as Σ_r head_r W_O^(r) + b_O"),
-        Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=1), rhs=single * W_O.T + ones * b_O,
+        Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=1, softmax=row_softmax), rhs=single * W_O.T + ones * b_O,
              why="one head (h = 1, d_k = d): multi-head attention is single-head scaled dot-product attention on "
                  "q, k, v followed by the output layer"),
         Step(lhs=count, rhs=4 * d**2 + 4 * d,

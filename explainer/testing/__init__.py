@@ -26,6 +26,7 @@ _SPECS = {
     "softmax": "explainer.testing.softmax:SoftmaxSpec",
     "scaled-dot-product-attention": "explainer.testing.attention:AttentionSpec",
     "multi-head-attention": "explainer.testing.multi_head:MultiHeadSpec",
+    "positional-encoding": "explainer.testing.positional:PositionalSpec",
 }
 
 #: How ``assert_matches_derivation`` calls your function, per derivation.
@@ -33,6 +34,7 @@ SIGNATURES = {
     "softmax": "fn(x, dim)",
     "scaled-dot-product-attention": "fn(q, k, v) and fn(q, k, v, mask); mask True = may attend",
     "multi-head-attention": "fn(x, w_q, w_k, w_v, w_o, n_heads) and fn(..., n_heads, mask)",
+    "positional-encoding": "fn(n_positions, d_model)",
 }
 
 

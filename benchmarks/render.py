@@ -1,0 +1,138 @@
+"""Render time of each scene at low quality (854×480 at 15 fps) against a plain Manim floor.
+
+For every scene: the first render (empty cache) and a cached re-render, then a *reference* scene
+with no engine in it, rendered in the same run: it plays as many animations of the same lengths,
+keeps as many mobjects on screen and compiles as many distinct LaTeX strings as the scene did.
+
+    .venv/bin/python -m benchmarks.render                 # every scene
+    .venv/bin/python -m benchmarks.render softmax-scaling derivation:softmax
+
+Each render runs in its own process (as two ``explainer render`` calls would). Columns: wall seconds
+and CPU seconds (this process + LaTeX children; steadier on a shared machine) of the first render,
+of the reference, their ratio, and the cached re-render as a percentage of the first.
+Goals: first render / reference ≤ 1.2; cached re-render < 20 % of the first render.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import scenes
+from explainer.render import QUALITIES, _render_class
+
+
+@dataclass
+class Profile:
+    """What a render did: each animation's length, the most mobjects on screen, LaTeX strings compiled."""
+
+    durations: list[float] = field(default_factory=list)
+    mobjects: int = 0
+    tex: int = 0
+
+
+def recording(scene_class, profile: Profile):
+    """``scene_class`` with ``play`` noting each animation's length and the mobjects on screen."""
+
+    def play(self, *args, **kwargs):
+        before = self.renderer.time
+        scene_class.play(self, *args, **kwargs)
+        profile.durations.append(self.renderer.time - before)
+        profile.mobjects = max(profile.mobjects, len(self.mobjects))
+
+    return type(scene_class.__name__, (scene_class,), {"play": play})
+
+
+def reference(profile: Profile):
+    """A plain Manim scene shaped like ``profile``: same animations, mobjects and LaTeX count."""
+    from manim import DOWN, RIGHT, MathTex, Scene, Square, VGroup
+
+    class Reference(Scene):
+        def construct(self):
+            formulas = [MathTex(rf"x_{{{i}}} = \frac{{a_{{{i}}}}}{{\sqrt{{b_{{{i}}}}}}}", font_size=24)
+                        for i in range(profile.tex)]
+            squares = [Square(0.3, fill_opacity=0.8) for _ in range(max(profile.mobjects - len(formulas), 1))]
+            shown = VGroup(*formulas, *squares).arrange_in_grid(cols=12, buff=0.1)
+            self.add(shown)
+            for k, seconds in enumerate(profile.durations):
+                self.play(shown.animate.shift((RIGHT if k % 2 else DOWN) * 0.05), run_time=seconds)
+
+    return Reference
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (LaTeX, dvisvgm): steadier than wall time
+    on a shared machine."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def child(kind: str, target: str, cache: Path) -> dict:
+    """Render in a fresh process (as two ``explainer render`` runs would: Manim 0.22 misses its own
+    cache for MathTex when one process renders a scene twice) and return its timings and profile."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.render", "--child", kind, target, str(cache)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def render_here(kind: str, target: str, cache: Path) -> dict:
+    """The child's side: render ``target`` (a scene name, or a profile JSON for the reference)."""
+    profile = Profile()
+    if kind == "scene":
+        scene_class, name = recording(scenes.load(target), profile), scenes.slug(target)
+    else:
+        scene_class, name = reference(Profile(**json.loads(Path(target).read_text()))), "reference"
+    settings = {"quality": QUALITIES["low"], "media_dir": str(cache), "disable_caching": False,
+                "progress_bar": "none", "verbosity": "ERROR", "output_file": name, "write_to_movie": True}
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    _render_class(scene_class, settings)
+    profile.tex = len(list((cache / "Tex").glob("*.svg")))
+    return {"wall": time.perf_counter() - wall, "cpu": cpu_seconds() - cpu, "profile": asdict(profile)}
+
+
+def measure(name: str, root: Path) -> dict:
+    cache, ref_cache = root / scenes.slug(name), root / f"{scenes.slug(name)}-reference"
+    first = child("scene", name, cache)
+    cached = child("scene", name, cache)
+    shape = root / f"{scenes.slug(name)}.json"
+    shape.write_text(json.dumps(first["profile"]))
+    ref_first, ref_cached = child("reference", str(shape), ref_cache), child("reference", str(shape), ref_cache)
+    return {"scene": name, "profile": first["profile"], "first": first, "cached": cached,
+            "ref_first": ref_first, "ref_cached": ref_cached}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="scenes to time (default: every scene and derivation:softmax)")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "CACHE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(render_here(args.child[0], args.child[1], Path(args.child[2]))))
+        return
+    names = args.names or [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] + \
+        ["derivation:softmax"]
+    print(f"{'scene':<27}{'plays':>6}{'video':>7}{'tex':>5} | {'first':>7}{'ref':>7}{'ratio':>6}{'cached':>8} | "
+          f"{'CPU first':>9}{'ref':>7}{'ratio':>6}{'cached':>8}{'ref cached':>11}")
+    with tempfile.TemporaryDirectory(prefix="explainer-bench-") as root:
+        for name in names:
+            r = measure(name, Path(root))
+            p = r["profile"]
+            row = f"{name:<27}{len(p['durations']):>6}{sum(p['durations']):>6.1f}s{p['tex']:>5} |"
+            row += (f"{r['first']['wall']:>6.1f}s{r['ref_first']['wall']:>6.1f}s"
+                    f"{r['first']['wall'] / r['ref_first']['wall']:>6.2f}"
+                    f"{100 * r['cached']['wall'] / r['first']['wall']:>7.0f}% |")
+            row += (f"{r['first']['cpu']:>8.1f}s{r['ref_first']['cpu']:>6.1f}s"
+                    f"{r['first']['cpu'] / r['ref_first']['cpu']:>6.2f}"
+                    f"{100 * r['cached']['cpu'] / r['first']['cpu']:>7.0f}%"
+                    f"{100 * r['ref_cached']['cpu'] / r['ref_first']['cpu']:>10.0f}%")
+            print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

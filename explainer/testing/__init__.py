@@ -27,6 +27,8 @@ _SPECS = {
     "scaled-dot-product-attention": "explainer.testing.attention:AttentionSpec",
     "multi-head-attention": "explainer.testing.multi_head:MultiHeadSpec",
     "positional-encoding": "explainer.testing.positional:PositionalSpec",
+    "residual-layernorm": "explainer.testing.layer_norm:LayerNormSpec",
+    "cross-entropy": "explainer.testing.cross_entropy:CrossEntropySpec",
 }
 
 #: How ``assert_matches_derivation`` calls your function, per derivation.
@@ -35,6 +37,8 @@ SIGNATURES = {
     "scaled-dot-product-attention": "fn(q, k, v) and fn(q, k, v, mask); mask True = may attend",
     "multi-head-attention": "fn(x, w_q, w_k, w_v, w_o, n_heads) and fn(..., n_heads, mask)",
     "positional-encoding": "fn(n_positions, d_model)",
+    "residual-layernorm": "fn(x, gamma, beta, eps)",
+    "cross-entropy": "fn(logits, targets) (mean reduction; its gradient is checked through autograd)",
 }
 
 

@@ -75,9 +75,9 @@ class Mismatch:
     what: str = "output"
 
     def describe(self, rtol: float, atol: float) -> str:
-        where = ", ".join(map(str, self.index))
-        return (f"largest error: {self.max_abs:.3g} absolute, {self.max_rel:.3g} relative, in the {self.what} "
-                f"at [{where}] (got {self.got:.6g}, expected {self.expected:.6g}); "
+        where = f" at [{', '.join(map(str, self.index))}]" if self.index else ""
+        return (f"largest error: {self.max_abs:.3g} absolute, {self.max_rel:.3g} relative, in the {self.what}"
+                f"{where} (got {self.got:.6g}, expected {self.expected:.6g}); "
                 f"{self.count} of {self.total} elements outside the tolerance (rtol {rtol:g}, atol {atol:g})")
 
 

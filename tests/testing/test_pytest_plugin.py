@@ -43,8 +43,8 @@ def test_explainer_flag_collects_registered_derivations(pytester: pytest.Pyteste
     result = pytester.runpytest_subprocess("--explainer", "--explainer-module", "my_derivations.py",
                                            "-k", "my- or fixture", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["*FAILED explainer::my-broken-square*",
-                                 "*my-broken-square: 1 step(s) of the derivation failed the check*"])
+    result.stdout.fnmatch_lines(["my-broken-square: 1 step(s) of the derivation failed the check",
+                                 "*FAILED explainer::my-broken-square*"])
 
 
 def test_without_the_flag_nothing_is_added_and_nothing_heavy_imported(pytester: pytest.Pytester):

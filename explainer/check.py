@@ -121,8 +121,17 @@ def unfold(e, defs: dict):
     """``e`` with every defined name replaced by its definition (definitions may use earlier ones)."""
     if e is None or not defs:
         return e
+    indexed = {lhs.base: (lhs.indices, rhs) for lhs, rhs in defs.items()
+               if isinstance(lhs, sp.Indexed) and all(i.is_Symbol for i in lhs.indices)}
+
+    def expand_indexed(a):  # s[i, j] := f(i, j) also defines s[i, l], s[1, 2], ...
+        indices, rhs = indexed[a.base]
+        return rhs.xreplace(dict(zip(indices, a.indices)))
+
     for _ in range(len(defs) + 1):
         new = sp.sympify(e).xreplace(defs)
+        if indexed:
+            new = new.replace(lambda a: isinstance(a, sp.Indexed) and a.base in indexed, expand_indexed)
         if new == e:
             return new
         e = new
@@ -149,7 +158,7 @@ def difference(lhs, rhs):
     """``lhs - rhs`` as an explicit matrix for matrix expressions, else a scalar expression."""
     d = sp.sympify(lhs) - sp.sympify(rhs)
     if isinstance(d, sp.MatrixExpr) and not isinstance(d, sp.MatrixBase):
-        if all(dim.is_number for dim in d.shape):
+        if all(sp.sympify(dim).is_number for dim in d.shape):
             d = d.as_explicit()
     return d
 
@@ -177,6 +186,8 @@ def _prove(lhs, step: Step) -> str | None:
 def _decided(e, rel: str) -> bool:
     """``e`` (= lhs - rhs, sign-adjusted) is provably 0, > 0 or ≥ 0 as ``rel`` asks."""
     if rel == "=":
+        if isinstance(e, sp.MatrixExpr):
+            return bool(getattr(e, "is_ZeroMatrix", False)) or (isinstance(e, sp.MatrixBase) and e.is_zero_matrix)
         return e == 0 or e.is_zero is True
     if rel in ("<", ">"):
         return e.is_positive is True
@@ -193,7 +204,8 @@ def _numeric(lhs, step: Step, seed: str) -> tuple:
         for a, b in zip(left, right):
             gap = _gap(a, b, step.rel)
             if gap is None:
-                where = ", ".join(f"{k} = {v if v.is_Integer else sp.N(v, 6)}" for k, v in point.items())
+                shown = [f"{k} = {v if v.is_Integer else sp.N(v, 6)}" for k, v in point.items()]
+                where = ", ".join(shown[:8]) + (f", … ({len(shown) - 8} more)" if len(shown) > 8 else "")
                 return (FAILED, f"differs at {where}: left {sp.N(a, 8)}, right {sp.N(b, 8)}",
                         step.check.points, None)
             worst = max(worst, gap)
@@ -225,11 +237,11 @@ def evaluate_at_random_point(lhs, rhs, rng: random.Random, ranges: dict) -> tupl
     """
     point: dict = {}
     pair = [sp.sympify(lhs), sp.sympify(rhs)]
-    ints = {s for e in pair for s in e.free_symbols if s.is_integer and s.is_Symbol}
+    ints = {s for e in pair for s in _integer_symbols(e)}
     for s in sorted(ints, key=str):
         lo, hi = ranges.get(str(s), (1, 5) if s.is_positive or s.is_nonnegative else (-5, 5))
         point[s] = sp.Integer(rng.randint(int(lo), int(hi)))
-    pair = [_explicit(e.xreplace(point).doit()) for e in pair]
+    pair = [_explicit(e.subs(point).doit()) for e in pair]  # subs leaves summation variables alone
     atoms = set()
     for e in pair:
         for entry in _entries(e):
@@ -239,6 +251,15 @@ def evaluate_at_random_point(lhs, rhs, rng: random.Random, ranges: dict) -> tupl
         point[a] = _random_value(a, rng, ranges)
     values = [[sp.N(entry.xreplace(point).doit(), DIGITS) for entry in _entries(e)] for e in pair]
     return point, values[0], values[1]
+
+
+def _integer_symbols(e) -> set:
+    """Free integer symbols of ``e``, including the sizes in the shapes of its matrix symbols."""
+    found = set(e.free_symbols)
+    for m in e.atoms(sp.MatrixSymbol):
+        for dim in m.shape:
+            found |= sp.sympify(dim).free_symbols
+    return {s for s in found if s.is_Symbol and s.is_integer}
 
 
 def _explicit(e):

@@ -15,7 +15,7 @@ from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
 from explainer.registry import derivation
-from derivations.softmax import softmax_forms
+from derivations.lm_head import stable_softmax
 
 z = sp.IndexedBase("z", real=True)
 j, y = sp.symbols("j y", integer=True, positive=True)
@@ -126,8 +126,6 @@ def cross_entropy_forms(V: int) -> dict[str, tuple]:
     positive_int(V, "V")
     zs, ys = sp.MatrixSymbol("z", 1, V), sp.MatrixSymbol("y", 1, V)
     entries = list(zs.as_explicit())
-    top = sp.Max(*entries)
+    top = sp.Max(*entries, evaluate=False)
     loss = top + sp.log(sp.Add(*(sp.exp(v - top) for v in entries))) - sp.Add(*(ys[0, a] * entries[a] for a in range(V)))
-    (row,), weights = softmax_forms(V)["softmax"]
-    probs = weights.xreplace({row[0, a]: zs[0, a] for a in range(V)})
-    return {"loss": ((zs, ys), loss), "grad": ((zs, ys), probs - ys.as_explicit())}
+    return {"loss": ((zs, ys), loss), "grad": ((zs, ys), stable_softmax(entries) - ys.as_explicit())}

@@ -13,17 +13,20 @@ import sympy as sp
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.registry import derivation
-from derivations.softmax import softmax_forms
 
 D, V = 2, 3  # sizes the steps are proved for
 GPT2_VOCAB, GPT2_WIDTH = 50257, 768
 
 
-def stable_softmax(logits: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
-    """Softmax of a ``1 × n`` row in the stable form (max subtracted), from ``softmax_forms``."""
-    n = logits.shape[1]
-    (row,), weights = softmax_forms(n)["softmax"]
-    return weights.xreplace({row[0, t]: logits[0, t] for t in range(n)})
+def stable_softmax(logits) -> sp.ImmutableMatrix:
+    """Softmax of a ``1 × n`` row in the stable form exp(zₜ − m)/Σ exp(zⱼ − m), m = max z, as
+    ``softmax_forms`` builds it; ``Max`` is left unevaluated (comparing symbolic sums is slow)."""
+    entries = list(logits)
+    numeric = all(sp.sympify(v).is_number for v in entries)
+    top = sp.Max(*entries, evaluate=numeric)
+    exps = [sp.exp(v - top) for v in entries]
+    total = sp.Add(*exps)
+    return sp.ImmutableMatrix([[e / total for e in exps]])
 
 
 @derivation("lm-head", "The language-model head and tied embeddings", "training")

@@ -19,6 +19,7 @@ from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
 from explainer.registry import derivation
+from derivations.lm_head import stable_softmax
 from derivations.softmax import softmax_forms
 
 q, k = sp.IndexedBase("q", real=True), sp.IndexedBase("k", real=True)
@@ -216,7 +217,7 @@ def softmax_scaling_forms(d_k: int, n: int = 4) -> dict[str, tuple]:
     """
     positive_int(d_k, "d_k")
     positive_int(n, "n")
-    (row,), weights = softmax_forms(n)["softmax"]
-    pcol = weights.T  # (n, 1)
+    row = sp.MatrixSymbol("x", 1, n)
+    pcol = stable_softmax(row.as_explicit()).T  # (n, 1)
     jac = _diag(pcol) - pcol * pcol.T  # (n, n)
     return {"variance": ((), sp.Integer(variance_of_dot(d_k))), "jacobian": ((row,), jac)}

@@ -1,0 +1,85 @@
+"""`feed-forward`: GELU forms against math.erf / F.gelu, the largest gap, the parameter count."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations.feed_forward import largest_gelu_gap
+from explainer import registry
+from explainer.check import FAILED, PROVED, check
+from explainer.errors import UsageError
+
+NAME = "feed-forward"
+
+
+def _index(d, text: str) -> int:
+    return next(n for n, s in enumerate(d.steps) if text in s.why)
+
+
+def test_report_ok_and_key_steps_proved():
+    d = registry.build(NAME)
+    report = check(d)
+    assert report.ok
+    for text in ("Φ(x) = P(Z ≤ x)", "largest difference", "row t of the output", "8d² + 5d", "no token sees"):
+        assert report.result_for("step", _index(d, text) + 1).status == PROVED, text
+
+
+def test_gelu_forms_match_plain_python():
+    forms = registry.build(NAME).closed_forms(8)
+    exact = sp.lambdify(*forms["gelu_erf"], "math")
+    approx = sp.lambdify(*forms["gelu_tanh"], "numpy")
+    for v in np.linspace(-6, 6, 97):
+        assert exact(v) == pytest.approx(v * 0.5 * (1 + math.erf(v / math.sqrt(2))), abs=1e-15)
+        want = 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)))
+        assert approx(v) == pytest.approx(want, abs=1e-15)
+
+
+def test_gelu_forms_match_torch():
+    torch = pytest.importorskip("torch", reason="F.gelu is the oracle")
+    forms = registry.build(NAME).closed_forms(8)
+    x = torch.linspace(-6, 6, 241, dtype=torch.float64)
+    exact = np.array([float(sp.lambdify(*forms["gelu_erf"], "math")(float(v))) for v in x])
+    approx = sp.lambdify(*forms["gelu_tanh"], "numpy")(x.numpy())
+    np.testing.assert_allclose(exact, torch.nn.functional.gelu(x).numpy(), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(approx, torch.nn.functional.gelu(x, approximate="tanh").numpy(), rtol=1e-7, atol=1e-7)
+
+
+def test_largest_gap_agrees_with_a_dense_float_search():
+    xs = np.linspace(-8, 8, 160_001)
+    exact = 0.5 * xs * (1 + np.vectorize(math.erf)(xs / math.sqrt(2)))
+    approx = 0.5 * xs * (1 + np.tanh(math.sqrt(2 / math.pi) * (xs + 0.044715 * xs**3)))
+    gaps = np.abs(exact - approx)
+    where, gap = largest_gelu_gap()
+    assert gap == pytest.approx(gaps.max(), rel=1e-6)
+    assert abs(where) == pytest.approx(abs(xs[gaps.argmax()]), abs=1e-3)
+    assert 4e-4 < gap < 5e-4
+
+
+def test_parameter_count_matches_real_linear_layers():
+    forms = registry.build(NAME).closed_forms
+    for d_model, d_ff in ((4, None), (768, None), (10, 7)):
+        hidden = 4 * d_model if d_ff is None else d_ff
+        counted = (d_model * hidden + hidden) + (hidden * d_model + d_model)  # two nn.Linear, weight + bias
+        assert forms(d_model, d_ff)["parameters"][1] == counted
+    assert forms(768)["parameters"][1] == 8 * 768**2 + 5 * 768
+    torch = pytest.importorskip("torch", reason="nn.Linear counts its own parameters")
+    mlp = torch.nn.Sequential(torch.nn.Linear(12, 48), torch.nn.GELU(), torch.nn.Linear(48, 12))
+    assert forms(12)["parameters"][1] == sum(p.numel() for p in mlp.parameters())
+
+
+def test_a_wrong_parameter_count_fails():
+    d = registry.build(NAME)
+    n = _index(d, "8d² + 5d")
+    width = sp.Symbol("d", integer=True, positive=True)
+    broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=8 * width**2 + 4 * width),) + d.steps[n + 1:])
+    assert [r.label for r in check(broken).failures] == [f"step {n + 1}"]
+
+
+def test_bad_sizes_are_usage_errors():
+    for args in ((0,), (4, 0), (-1,)):
+        with pytest.raises(UsageError):
+            registry.build(NAME).closed_forms(*args)

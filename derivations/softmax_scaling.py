@@ -58,8 +58,9 @@ def _one_term_steps(m1, m2) -> tuple:
         Step(lhs=E((qi * ki) ** 2), rhs=E(qi**2) * E(ki**2), check=prove("doit"),
              why="independence again: qᵢ² and kᵢ² are independent too"),
         Step(rhs=sp.Integer(1), why="E[qᵢ²] = Var[qᵢ] + E[qᵢ]² = 1 + 0 = 1, and the same for kᵢ", check=prove("doit")),
-        Step(lhs=sp.Add(E((gi * hi) ** 2), -E(gi * hi) ** 2, evaluate=False), rhs=sp.Integer(1), check=prove("doit"),
-             why="the same variance for standard normal qᵢ, kᵢ: only mean 0 and variance 1 matter"),
+        Step(lhs=sp.Add(E(gi**2) * E(hi**2), -(E(gi) * E(hi)) ** 2, evaluate=False), rhs=sp.Integer(1),
+             check=prove("doit"), why="the same one-term variance E[qᵢ²]E[kᵢ²] − (E[qᵢ]E[kᵢ])² for standard "
+                                     "normal qᵢ, kᵢ: only mean 0 and variance 1 matter"),
         define(m1, sp.Integer(0), "so m₁ = E[qᵢkᵢ] names the value 0 computed above"),
         define(m2, sp.Integer(1), "and m₂ = E[(qᵢkᵢ)²] the value 1"),
     )

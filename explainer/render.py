@@ -99,6 +99,7 @@ def _render_class(scene_class, settings: dict) -> Path:
     from manim import config, tempconfig
 
     with tempconfig({}):
+        config.verbosity = settings.get("verbosity", "WARNING")  # before the file, whose reading is logged
         config.digest_file(str(CONFIG_FILE))
         for key, value in settings.items():
             setattr(config, key, value)
@@ -112,6 +113,7 @@ def _duration(scene_class, settings: dict) -> float:
     from manim import config, tempconfig
 
     with tempconfig({}):
+        config.verbosity = settings.get("verbosity", "WARNING")  # before the file, whose reading is logged
         config.digest_file(str(CONFIG_FILE))
         for key, value in settings.items():
             setattr(config, key, value)

@@ -79,7 +79,7 @@ class DotProductAlignment(ExplainerScene):
 
         # --- the scaled score q·k/√d_k: softer weights
         _, _, scaled = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in l + r)
-        weights = closed_form("scaled-dot-product-attention", "weights", n=1, m=len(keys), d_k=2)  # (1×4)
+        weights = closed_form("scaled-dot-product-attention", "weights", n=1, m=len(keys), d_k=2, d_v=2)  # (1×4)
         frozen = weight_bars.copy().clear_updaters()
         self.remove(weight_bars)
         self.add(frozen)

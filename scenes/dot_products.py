@@ -71,10 +71,11 @@ class DotProductAlignment(ExplainerScene):
         names = VGroup(*(MathTex(f"k_{{{i + 1}}}", font_size=30, color=c) for i, c in enumerate(KEY_COLORS)))
         for i, name in enumerate(names):
             name.move_to(chart_origin + RIGHT * (1.1 * i + 0.4) + DOWN * 0.3)
-        self.title(formula(r"\operatorname{softmax}(\mathbf{q}\cdot\mathbf{k}_j)", font_size=44))
+        _, _, definition = find_step("softmax", lambda l, r: l == "{p}_{i}" and r"\sum" in r)
+        self.title(formula(sp.latex(definition.lhs) + " = " + sp.latex(definition.rhs), font_size=44))
         self.add(q_live)
         self.play(*(GrowArrow(a) for a in key_arrows), FadeIn(names), FadeIn(weight_bars), run_time=1.2)
-        self.say("softmax of the scores: the key best aligned with q gets the most weight")
+        self.say("softmax of the scores x_j = q·k_j: the key best aligned with q gets the most weight")
         self.play(q_turn.animate.set_value(TAU), run_time=7, rate_func=linear)
 
         # --- the scaled score q·k/√d_k: softer weights

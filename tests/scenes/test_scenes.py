@@ -15,7 +15,7 @@ pytest.importorskip("manim")
 WIDTH, HEIGHT, FPS = 160, 90, 5
 TINY = {"pixel_width": WIDTH, "pixel_height": HEIGHT, "frame_rate": FPS}
 NAMED = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)]
-DEFAULT_DERIVATIONS = ["softmax", "scaled-dot-product-attention"]
+DEFAULT_DERIVATIONS = ["softmax", "attention-scores"]  # all of them under -m slow
 
 
 @pytest.fixture(scope="session")

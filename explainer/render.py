@@ -1,11 +1,13 @@
 """Render scenes to files: check the tools first, render into a cache, move the result into place.
 
 Manim writes its partial movies and compiled LaTeX into a cache folder (so a second render of an
-unchanged scene reuses them); only the finished file is copied to the output folder, under a temporary
+unchanged scene reuses them), and a finished file is kept there too under a key made of the scene's
+sources and settings (so re-rendering an unchanged scene copies it); only the finished file is copied to the output folder, under a temporary
 name first and then renamed, so a failed render never leaves a half-written file at the output path.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -76,8 +78,17 @@ def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | o
     settings = {"quality": QUALITIES[quality], "media_dir": str(cache_dir or default_cache_dir()),
                 "disable_caching": not caching, "progress_bar": "none", "verbosity": "WARNING",
                 "output_file": scenes.slug(name), **_format_settings(fmt), **(overrides or {})}
-    total = _duration(scene_class, settings) if on_progress else 0.0
-    produced = _render_class(_reporting(scene_class, on_progress, total) if on_progress else scene_class, settings)
+    finished = Path(settings["media_dir"]) / "finished" / f"{_key(name, settings)}.{fmt}"
+    if caching and finished.is_file():  # the same sources and settings made this file before
+        produced = finished
+        if on_progress:
+            on_progress(1.0, 1.0)
+    else:
+        total = _duration(scene_class, settings) if on_progress else 0.0
+        produced = _render_class(_reporting(scene_class, on_progress, total) if on_progress else scene_class,
+                                 settings)
+        if caching:
+            _store(produced, finished)
     target = out / f"{scenes.slug(name)}.{fmt}"
     partial = out / f".{target.name}.partial"
     try:
@@ -86,6 +97,30 @@ def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | o
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+SOURCES = ("scenes", "derivations", "explainer")  # packages whose code decides what a scene shows
+
+
+def _key(name: str, settings: dict) -> str:
+    """SHA-256 of the scene name, the settings, Manim's version and every source file that a scene's
+    content depends on: the same key means the same video."""
+    from importlib import metadata
+
+    h = hashlib.sha256(f"{name}\0{sorted(settings.items())!r}\0{metadata.version('manim')}".encode())
+    root = Path(scenes.__file__).parent.parent
+    for package in SOURCES:
+        for path in sorted((root / package).rglob("*.py")) + sorted((root / package).rglob("*.cfg")):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _store(produced: Path, finished: Path) -> None:
+    """Keep a copy of a finished file in the cache (written under a temporary name, then renamed)."""
+    finished.parent.mkdir(parents=True, exist_ok=True)
+    partial = finished.with_name(f".{finished.name}.partial")
+    shutil.copyfile(produced, partial)
+    os.replace(partial, finished)
 
 
 def _format_settings(fmt: str) -> dict:

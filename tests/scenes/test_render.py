@@ -123,3 +123,20 @@ def test_gif_is_a_gif(tmp_path):
     assert path.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
     with av.open(str(path)) as container:
         assert container.streams.video[0].width == 64
+
+
+def test_unchanged_scene_is_copied_from_the_finished_cache(tmp_path, monkeypatch):
+    pytest.importorskip("manim")
+    first = rendering.render("softmax-scaling", fmt="png", output=tmp_path / "a", cache_dir=tmp_path / "cache",
+                             overrides=TINY)
+
+    def no_manim(*args, **kwargs):
+        raise AssertionError("Manim ran although the finished file was cached")
+
+    monkeypatch.setattr(rendering, "_render_class", no_manim)
+    again = rendering.render("softmax-scaling", fmt="png", output=tmp_path / "b", cache_dir=tmp_path / "cache",
+                             overrides=TINY)
+    assert again.read_bytes() == first.read_bytes()
+    with pytest.raises(AssertionError, match="Manim ran"):  # other settings: another key, a real render
+        rendering.render("softmax-scaling", fmt="png", output=tmp_path / "c", cache_dir=tmp_path / "cache",
+                         overrides={**TINY, "pixel_width": 170})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DEGREES, DOWN, GREY_B, LEFT, ORIGIN, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn,
+from manim import (DEGREES, DOWN, GREY_B, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn,
                    FadeOut, GrowArrow, MathTex, NumberPlane, ValueTracker, VGroup, always_redraw, linear)
 
 from scenes.helpers import ExplainerScene, bars, closed_form, find_step, fit, formula, signed_color

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, ManimColor, GREEN_C, LEFT, RED_D, RIGHT, UP, WHITE, YELLOW_C, MathTex, Rectangle,
+from manim import (DOWN, GREY_B, ManimColor, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, MathTex, Rectangle,
                    Scene, Square, Text, VGroup, interpolate_color)
 
 from explainer import registry

@@ -16,7 +16,7 @@ ATTENTION_KINDS = ("mha", "sdpa")
 class Config:
     """One decoder-only transformer and its batch."""
 
-    vocab: int = 64          # V: token ids 0..V-1, id 0 is padding
+    vocab: int = 32          # V: token ids 0..V-1, id 0 is padding (small: CE is written out over V)
     d_model: int = 32        # d: width of every residual-stream vector
     n_heads: int = 4         # h: attention heads, d_k = d / h
     n_layers: int = 2        # number of pre-LN blocks
@@ -51,9 +51,8 @@ class Config:
 
 PRESETS = {
     "tiny": Config(),
-    "small": Config(vocab=512, d_model=128, n_heads=4, n_layers=2, d_ff=512, n_ctx=256, batch=4, seq_len=64),
-    "large": Config(vocab=8192, d_model=1024, n_heads=16, n_layers=4, d_ff=4096, n_ctx=1024, batch=4,
-                    seq_len=512),
+    "small": Config(vocab=64, d_model=64, n_heads=4, n_layers=2, d_ff=256, n_ctx=256, batch=4, seq_len=64),
+    "large": Config(vocab=128, d_model=256, n_heads=4, n_layers=4, d_ff=1024, n_ctx=1024, batch=8, seq_len=512),
 }
 
 

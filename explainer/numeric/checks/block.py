@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from explainer.numeric import compare
-from explainer.numeric.checks.base import Context, check, rows_last
+from explainer.numeric.checks.base import WIDTH_CAP, Context, check, rows_last
 from explainer.numeric.compare import FINDING, Result, closed_form, to_numpy
 
 LN, FF = "residual-layernorm", "feed-forward"
@@ -33,6 +33,8 @@ def check_residual_layernorm(ctx: Context) -> list[Result]:
     form = closed_form(LN, "layer_norm", d=d)
     modules = dict(run.model.named_modules())
     rows = []
+    if d > WIDTH_CAP:  # a row of d entries, each with its own mean and variance, is too big to write out
+        return [_standalone_layer_norm(ctx), _residual_jacobian(ctx)]
     for key in [f"{i}.ln_{k}" for i in range(ctx.cfg.n_layers) for k in (1, 2)] + ["ln_f"]:
         ln = modules[key if key == "ln_f" else f"blocks.{key}"]
         x = run.tensors[f"{key}.in"][0, :n]                                            # (n, d)
@@ -47,6 +49,21 @@ def check_residual_layernorm(ctx: Context) -> list[Result]:
                                    ctx.info, _layer_norm_rows(form, x, ln), ln(x)))
     rows.append(_residual_jacobian(ctx))
     return rows
+
+
+def _standalone_layer_norm(ctx: Context) -> Result:
+    """A seeded nn.LayerNorm(64) with random γ, β on random rows, for models wider than 64."""
+    n = ctx.rows
+    ln = torch.nn.LayerNorm(WIDTH_CAP, eps=ctx.cfg.eps).to(ctx.device, ctx.dtype)
+    with torch.no_grad():
+        ln.weight.copy_(ctx.randn(WIDTH_CAP, offset=33))
+        ln.bias.copy_(ctx.randn(WIDTH_CAP, offset=34))
+        x = 3 * ctx.randn(n, WIDTH_CAP, offset=35) + 1
+        actual = ln(x)
+    form = closed_form(LN, "layer_norm", d=WIDTH_CAP)
+    return compare.direct(LN, f"LayerNorm vs a seeded nn.LayerNorm({WIDTH_CAP}) with random γ, β ({n} rows; the "
+                          f"model's d = {ctx.cfg.d_model} is too wide to write out)", ctx.info,
+                          _layer_norm_rows(form, x, ln), actual)
 
 
 def _residual_jacobian(ctx: Context) -> Result:

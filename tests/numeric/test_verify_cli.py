@@ -1,0 +1,61 @@
+"""``explainer verify`` through click's CliRunner."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from explainer.cli import cli
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_table_has_the_columns_and_the_real_device(runner):
+    result = runner.invoke(cli, ["verify", "dot-product", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    header = [line for line in result.output.splitlines() if line.startswith("derivation")][0]
+    for column in ("check", "device", "dtype", "max abs err", "max rel err", "tolerance", "status"):
+        assert column in header
+    assert "device: cpu" in result.output and "cuda" not in result.output
+
+
+def test_json_has_the_same_rows(runner):
+    result = runner.invoke(cli, ["verify", "dot-product", "--device", "cpu", "--dtype", "float32", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ok"] and data["device"] == "cpu" and data["dtype"] == "float32"
+    assert {r["status"] for r in data["results"]} == {"passed"}
+    assert all(r["device"] == "cpu" and r["dtype"] == "float32" for r in data["results"])
+
+
+def test_unknown_name_suggests(runner):
+    result = runner.invoke(cli, ["verify", "sofmax"])
+    assert result.exit_code == 2 and "softmax" in result.output
+
+
+def test_nothing_named(runner):
+    assert runner.invoke(cli, ["verify"]).exit_code == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_exits_2(runner):
+    result = runner.invoke(cli, ["verify", "dot-product", "--device", "cuda"])
+    assert result.exit_code == 2 and "CUDA" in result.output
+
+
+def test_failure_exits_1(runner, monkeypatch):
+    from explainer.numeric import compare
+
+    monkeypatch.setitem(compare.ASSERT_CLOSE, "float64", (0.0, -1.0))  # no error can be within a negative atol
+    result = runner.invoke(cli, ["verify", "dot-product", "--device", "cpu"])
+    assert result.exit_code == 1 and "failed" in result.output
+
+
+def test_help_has_an_example(runner):
+    result = runner.invoke(cli, ["verify", "--help"])
+    assert result.exit_code == 0 and "explainer verify --all" in result.output

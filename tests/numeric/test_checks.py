@@ -74,8 +74,10 @@ def test_wrong_closed_form_fails(monkeypatch):
     monkeypatch.setattr(attention, "closed_form", wrong)
     ctx = Context(PRESETS["tiny"], torch.device("cpu"), torch.float64, seed=0)
     rows = attention.check_scaled_dot_product_attention(ctx)
-    ran = [r for r in rows if r.status != compare.SKIPPED]
-    assert ran and all(r.status == compare.FAILED for r in ran)
+    # the fused kernels are judged relative to the math backend's error, so only the direct rows can
+    # see a wrong closed form: F.sdpa math and nn.MultiheadAttention's weights
+    direct = [r for r in rows if r.status != compare.SKIPPED and not r.tolerance.startswith("4×")]
+    assert len(direct) == 2 and all(r.status == compare.FAILED for r in direct)
 
 
 def test_missing_closed_form_is_skipped_honestly(monkeypatch):

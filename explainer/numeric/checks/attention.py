@@ -26,7 +26,7 @@ SDPA, MASKS, MHA = "scaled-dot-product-attention", "attention-masks", "multi-hea
 
 def head_slice(ctx: Context, attention: str = "mha", n: int | None = None, item: int = 0, head: int = 0):
     """Q, K, V (n, d_k) of block 0, one item and head, first n positions of the real run."""
-    n = n or ctx.rows
+    n = n or ctx.head_rows
     t = ctx.run(attention).tensors
     return tuple(t[f"0.attn.{name}"][item, head, :n] for name in ("q", "k", "v"))
 
@@ -193,7 +193,7 @@ def _describe(row: torch.Tensor) -> str:
 def _fully_masked(ctx: Context, w_form, out_form) -> Result:
     """Query 1 may see no key. The derivation: 0/0, undefined. Report what PyTorch returns (a finding);
     the other rows must still match the closed form."""
-    n = min(4, ctx.rows)
+    n = ctx.head_rows  # the same size as the forms passed in
     mha = _mha_module(ctx)
     x = ctx.run("mha").tensors["0.attn.x"][0, :n]                                   # (n, d)
     blocked = torch.ones(n, n, dtype=torch.bool, device=ctx.device).triu(1)

@@ -24,10 +24,16 @@ def run_backend(name: str, q, k, v, **kwargs) -> tuple[torch.Tensor | None, str]
             with sdpa_kernel([BACKENDS[name]]):
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, **kwargs)
         except RuntimeError as exc:
-            reasons = [str(w.message).splitlines()[0] for w in caught] or [str(exc).splitlines()[0]]
+            reasons = [_reason(str(w.message)) for w in caught if "runtime disabled" not in str(w.message)]
+            reasons = [r for r in reasons if r] or [_reason(str(exc))]
             return None, f"unavailable on {q.device.type} for {str(q.dtype).removeprefix('torch.')}: " + \
                 "; ".join(dict.fromkeys(reasons))[:240]
     return out, ""
+
+
+def _reason(message: str) -> str:
+    """PyTorch's warning without the source location it appends."""
+    return message.split(" (Triggered internally")[0].splitlines()[0].strip() if message.strip() else ""
 
 
 def dtypes_for(device: torch.device, run_dtype: torch.dtype) -> list[torch.dtype]:

@@ -13,7 +13,7 @@ from explainer.numeric.config import Config
 from explainer.numeric.run import Run, device_name, reference_run
 
 SLICE = 3     # closed forms are written out entry by entry: matrices are evaluated on the first 3 rows
-WIDTH_CAP = 64  # beyond this width a row-wise closed form is checked on a seeded standalone module
+WIDTH_CAP = 32  # beyond this width a row-wise closed form is checked on a seeded standalone module
 
 
 @dataclass
@@ -44,6 +44,11 @@ class Context:
     @property
     def rows(self) -> int:
         return min(SLICE, self.cfg.seq_len)
+
+    @property
+    def head_rows(self) -> int:
+        """Queries (and keys) of the written-out attention slice: 3, or 2 for heads wider than 16."""
+        return min(SLICE if self.cfg.d_k <= 16 else 2, self.cfg.seq_len)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A seeded generator on the run's device (independent streams by ``offset``)."""

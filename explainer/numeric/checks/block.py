@@ -30,11 +30,11 @@ def _layer_norm_rows(form, x: torch.Tensor, ln: torch.nn.LayerNorm) -> np.ndarra
 def check_residual_layernorm(ctx: Context) -> list[Result]:
     run = ctx.run()
     n, d = ctx.rows, ctx.cfg.d_model
+    if d > WIDTH_CAP:  # a row of d entries, each with its own mean and variance, is too big to write out
+        return [_standalone_layer_norm(ctx), _residual_jacobian(ctx)]
     form = closed_form(LN, "layer_norm", d=d)
     modules = dict(run.model.named_modules())
     rows = []
-    if d > WIDTH_CAP:  # a row of d entries, each with its own mean and variance, is too big to write out
-        return [_standalone_layer_norm(ctx), _residual_jacobian(ctx)]
     for key in [f"{i}.ln_{k}" for i in range(ctx.cfg.n_layers) for k in (1, 2)] + ["ln_f"]:
         ln = modules[key if key == "ln_f" else f"blocks.{key}"]
         x = run.tensors[f"{key}.in"][0, :n]                                            # (n, d)
@@ -52,7 +52,7 @@ def check_residual_layernorm(ctx: Context) -> list[Result]:
 
 
 def _standalone_layer_norm(ctx: Context) -> Result:
-    """A seeded nn.LayerNorm(64) with random γ, β on random rows, for models wider than 64."""
+    """A seeded nn.LayerNorm(WIDTH_CAP) with random γ, β on random rows, for models wider than that."""
     n = ctx.rows
     ln = torch.nn.LayerNorm(WIDTH_CAP, eps=ctx.cfg.eps).to(ctx.device, ctx.dtype)
     with torch.no_grad():

@@ -9,7 +9,7 @@ from explainer.numeric.checks.base import Context, batched, check
 from explainer.numeric.compare import Result, closed_form
 
 LINEAR, EMB = "linear-layer", "embeddings"
-OUT_SLICE = 16  # output neurons written out
+OUT_SLICE = 8  # output neurons (and vocabulary rows) written out
 
 
 @check(LINEAR)
@@ -25,13 +25,14 @@ def check_linear_layer(ctx: Context) -> list[Result]:
     rows.append(compare.direct(LINEAR, f"x Wᵀ + b vs nn.Linear (block 0 MLP fc, item 0, {n} rows, first {k} "
                                "outputs)", ctx.info, expected, ctx.run().tensors["0.mlp.pre"][0, :n, :k]))
     attn = ctx.run("sdpa").model.blocks[0].attn
-    d_k = ctx.cfg.d_k
+    d_k = min(ctx.cfg.d_k, OUT_SLICE)
     xs = ctx.run("sdpa").tensors["0.attn.x"][0, :n]
     form = closed_form(LINEAR, "linear", d_in=d, d_out=d_k)
     expected = batched(lambda r: form(r, attn.in_proj.weight[:d_k], attn.in_proj.bias[:d_k]),
                        xs[:, None, :]).reshape(n, d_k)
     rows.append(compare.direct(LINEAR, f"Q = X W_Qᵀ + b_Q vs the Q the run passed to F.sdpa (block 0, head 0, "
-                               f"{n} rows)", ctx.info, expected, ctx.run("sdpa").tensors["0.attn.q"][0, 0, :n]))
+                               f"{n} rows, first {d_k} dims)", ctx.info, expected,
+                               ctx.run("sdpa").tensors["0.attn.q"][0, 0, :n, :d_k]))
     return rows
 
 
@@ -40,7 +41,7 @@ def check_embeddings(ctx: Context) -> list[Result]:
     """One-hot row times W_E vs nn.Embedding's lookup of the run's token ids."""
     run = ctx.run()
     V, d = ctx.cfg.vocab, ctx.cfg.d_model
-    v = min(V, 64)
+    v = min(V, 2 * OUT_SLICE)
     ids = run.batch.ids[0, : ctx.rows].clamp(max=v - 1)                                # (n,) ids < v
     form = closed_form(EMB, "lookup", V=v, d=d)
     onehot = F.one_hot(ids, v).to(torch.float64)                                       # (n, v)

@@ -59,3 +59,15 @@ def test_failure_exits_1(runner, monkeypatch):
 def test_help_has_an_example(runner):
     result = runner.invoke(cli, ["verify", "--help"])
     assert result.exit_code == 0 and "explainer verify --all" in result.output
+
+
+def test_verify_needs_neither_manim_nor_jsonschema():
+    """The GPU host has torch, sympy, numpy and click only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from explainer.cli import cli; "
+            "r = CliRunner().invoke(cli, ['verify', 'dot-product', '--device', 'cpu']); assert r.exit_code == 0; "
+            "print(sorted(m for m in ('manim', 'jsonschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

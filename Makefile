@@ -14,8 +14,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test setup system-packages clean
 
 demo: setup
-	$(VENV)/bin/explainer show scaled-dot-product-attention 2>/dev/null || $(VENV)/bin/explainer show softmax
+	$(VENV)/bin/explainer show scaled-dot-product-attention
 	$(VENV)/bin/explainer check --all
+	$(VENV)/bin/explainer verify --all
+	$(VENV)/bin/explainer render dot-product-alignment positional-encoding-waves --quality low --output media/demo
 
 test: setup
 	$(PY) -m pytest

@@ -11,13 +11,12 @@ import pytest
 import sympy as sp
 
 from explainer import registry
+from tests.derivations.steps import step_index as _index
 from explainer.check import FAILED, PROVED, check
 
 NAME = "cross-entropy"
 
 
-def _index(d, text: str) -> int:
-    return next(n for n, s in enumerate(d.steps) if text in s.why)
 
 
 def _onehot(V: int, y: int) -> np.ndarray:

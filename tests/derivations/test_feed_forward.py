@@ -10,14 +10,13 @@ import sympy as sp
 
 from derivations.feed_forward import largest_gelu_gap
 from explainer import registry
+from tests.derivations.steps import step_index as _index
 from explainer.check import FAILED, PROVED, check
 from explainer.errors import UsageError
 
 NAME = "feed-forward"
 
 
-def _index(d, text: str) -> int:
-    return next(n for n, s in enumerate(d.steps) if text in s.why)
 
 
 def test_report_ok_and_key_steps_proved():

@@ -8,13 +8,12 @@ import pytest
 import sympy as sp
 
 from explainer import registry
+from tests.derivations.steps import step_index as _index
 from explainer.check import FAILED, PROVED, check
 
 NAME = "lm-head"
 
 
-def _index(d, text: str) -> int:
-    return next(n for n, s in enumerate(d.steps) if text in s.why)
 
 
 def test_report_ok_and_key_steps_proved():

@@ -9,6 +9,7 @@ import pytest
 import sympy as sp
 
 from explainer import registry
+from tests.derivations.steps import step_index as _index
 from explainer.check import FAILED, PROVED, check
 from explainer.errors import UsageError
 
@@ -21,8 +22,6 @@ def _reference(pos: int, j: int, d: int) -> float:
     return math.sin(angle) if j % 2 == 0 else math.cos(angle)
 
 
-def _index(d, text: str) -> int:
-    return next(n for n, s in enumerate(d.steps) if text in s.why)
 
 
 def test_report_ok_and_rotation_steps_proved():

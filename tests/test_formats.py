@@ -3,6 +3,7 @@ Markdown and JSON (validated against its schema)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from importlib import resources
@@ -83,6 +84,19 @@ def test_latex_compiles(checked, tmp_path):
 def test_escape_text_handles_specials_and_unicode_math():
     assert escape_text("50% of a_b") == r"50\% of a\_b"
     assert escape_text("θ ≤ π") == r"\ensuremath{\theta} \ensuremath{\le} \ensuremath{\pi}"
+
+
+def test_escape_text_writes_scripts_and_hats_as_math():
+    assert escape_text("T → 0⁺") == r"T \ensuremath{\to} 0\ensuremath{^{+}}"
+    assert escape_text("xₙ") == r"x\ensuremath{_{n}}"
+    assert escape_text("x̂") == r"\ensuremath{\hat{x}}"
+
+
+def test_latex_of_every_derivation_is_plain_ascii(checked):
+    """Every character of the built-in derivations has a LaTeX form: none is dropped or left to chance."""
+    for d, report in checked.values():
+        text = re.sub(r"(?<!\\)%.*", "", render(d, "latex", report))  # comments may hold any UTF-8
+        assert text.isascii(), sorted({ch for ch in text if not ch.isascii()})
 
 
 def test_unknown_format_is_a_usage_error(checked):

@@ -5,6 +5,8 @@ so the block compiles as it is and a reader of the source still sees how each li
 """
 from __future__ import annotations
 
+import unicodedata
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
@@ -23,15 +25,26 @@ _UNICODE = {
     "∈": r"\in", "⊙": r"\odot", "∂": r"\partial", "∝": r"\propto", "−": "-", "ᵀ": r"^{\mathsf T}",
     "²": "^2", "³": "^3", "⁻": "^-", "¹": "^1", "ᵢ": "_i", "ⱼ": "_j", "ₖ": "_k", "₀": "_0", "₁": "_1", "₂": "_2",
     "ℓ": r"\ell", "∀": r"\forall", "∣": r"\mid", "⟨": r"\langle", "⟩": r"\rangle", "…": r"\ldots",
+    "Φ": r"\Phi", "±": r"\pm", "½": r"\tfrac12", "≪": r"\ll", "⌊": r"\lfloor", "⌋": r"\rfloor",
+    "°": r"^\circ",
 }
-_TEXT = {"—": "---", "–": "--", "’": "'", "“": "``", "”": "''", "é": r"\'e", "%": r"\%"}
+_TEXT = {"—": "---", "–": "--", "’": "'", "“": "``", "”": "''", "é": r"\'e", "%": r"\%",
+         "▁": r"\textunderscore{}"}
+_SCRIPT = {"SUPERSCRIPT": "^", "SUBSCRIPT": "_"}
 
 
 def escape_text(text: str) -> str:
-    """Words for ``\\text{}``: TeX specials escaped, unicode math symbols turned into math mode."""
-    out = []
+    """Words for ``\\text{}``: TeX specials escaped, unicode math symbols turned into math mode.
+
+    Super- and subscript characters (``⁺``, ``ₙ``) become ``^{+}``, ``_{n}``; a combining hat puts
+    ``\\hat`` on the letter before it (``x̂``). Any other character passes through as it is (LaTeX reads
+    UTF-8), never replaced silently.
+    """
+    out: list[str] = []
     for ch in text:
-        if ch in _SPECIAL:
+        if ch == "\u0302" and out:  # COMBINING CIRCUMFLEX ACCENT
+            out[-1] = rf"\ensuremath{{\hat{{{out[-1]}}}}}"
+        elif ch in _SPECIAL:
             out.append(_SPECIAL[ch])
         elif ch in _TEXT:
             out.append(_TEXT[ch])
@@ -40,8 +53,18 @@ def escape_text(text: str) -> str:
         elif ord(ch) < 128:
             out.append(ch)
         else:
-            out.append("?")
+            out.append(_script(ch))
     return "".join(out)
+
+
+def _script(ch: str) -> str:
+    """``⁺`` -> ``\\ensuremath{^{+}}``, ``ₙ`` -> ``\\ensuremath{_{n}}``; any other character unchanged."""
+    name = unicodedata.name(ch, "")
+    base = unicodedata.normalize("NFKC", ch)
+    for word, mark in _SCRIPT.items():
+        if word in name and base.isascii():
+            return rf"\ensuremath{{{mark}{{{base}}}}}"
+    return ch
 
 
 class _Printer(LatexPrinter):

@@ -28,6 +28,14 @@ TOPICS = (
     ("model-size", "Model sizes and cost"),
 )
 _TOPIC_ORDER = {slug: i for i, (slug, _) in enumerate(TOPICS)}
+#: Built-in derivations in the order a course teaches them; others follow in registration order.
+COURSE = (
+    "tokenization", "dot-product", "linear-layer", "embeddings", "positional-encoding",
+    "attention-scores", "softmax", "softmax-scaling", "scaled-dot-product-attention", "attention-masks",
+    "multi-head-attention", "permutation-equivariance", "residual-layernorm", "feed-forward",
+    "lm-head", "cross-entropy", "masked-language-modeling", "parameter-count", "attention-cost",
+)
+_COURSE_ORDER = {name: i for i, name in enumerate(COURSE)}
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -96,7 +104,8 @@ def entries(topic: str | None = None) -> list[Entry]:
     """All registered derivations in teaching order, optionally of one topic."""
     load()
     found = [e for e in _ENTRIES.values() if topic is None or e.topic == topic]
-    return sorted(found, key=lambda e: (_TOPIC_ORDER.get(e.topic, len(TOPICS)), e.order))
+    return sorted(found, key=lambda e: (_TOPIC_ORDER.get(e.topic, len(TOPICS)),
+                                        _COURSE_ORDER.get(e.name, len(COURSE)), e.order))
 
 
 def get(name: str) -> Entry:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from explainer import registry
 from explainer.cli import COMMANDS, cli
 
 
@@ -16,6 +17,12 @@ def test_list_groups_by_topic(runner):
     lines = result.output.splitlines()
     assert lines.index("Vectors, dot products and linear layers") < lines.index("Attention")
     assert any(line.strip().startswith("softmax") for line in lines)
+
+
+def test_list_follows_the_course_order(runner):
+    """Within a topic the built-ins come as taught: scores, softmax, scaling, then attention itself."""
+    names = [d["name"] for d in json.loads(runner.invoke(cli, ["list", "--json"]).output)]
+    assert [n for n in names if n in registry.COURSE] == list(registry.COURSE)  # users' own may follow
 
 
 def test_list_json_and_topic_filter(runner):

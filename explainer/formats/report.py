@@ -23,7 +23,8 @@ def report_table(reports) -> str:
         out.append(f"{'ok  ' if r.ok else 'FAIL'} {r.name}: {summary} ({r.seconds:.2f} s)")
     total = sum(r.seconds for r in reports)
     failed = sum(not r.ok for r in reports)
-    out.append(f"{len(reports)} derivations checked, {failed} failed, in {total:.1f} s")
+    noun = "derivation" if len(reports) == 1 else "derivations"
+    out.append(f"{len(reports)} {noun} checked, {failed} failed, in {total:.1f} s")
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,7 @@
 """Check your own attention against the proved formula, in your own pytest suite.
 
     pytest examples/test_my_attention.py
+    python examples/test_my_attention.py     # prints the message each buggy version gets
 
 ``my_attention`` is a correct implementation: it passes. The three after it are subtly wrong in ways
 that still give plausible numbers; each test shows the message ``assert_matches_derivation`` raises,
@@ -59,3 +60,11 @@ def test_pytorch_itself_matches_the_derivation():
 def test_subtly_wrong_attention_is_caught(buggy, what):
     with pytest.raises(AssertionError, match=what):
         assert_matches_derivation("scaled-dot-product-attention", buggy)
+
+
+if __name__ == "__main__":
+    for buggy in (softmax_over_wrong_axis, scaled_by_d_k, mask_after_softmax):
+        try:
+            assert_matches_derivation("scaled-dot-product-attention", buggy)
+        except AssertionError as failure:
+            print(f"--- {buggy.__name__}\n{failure}\n")

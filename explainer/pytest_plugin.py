@@ -109,12 +109,14 @@ class DerivationHandle:
 
     def assert_matches(self, fn, **options):
         """:func:`explainer.testing.assert_matches_derivation` for this derivation."""
+        __tracebackhide__ = True
         from explainer.testing import assert_matches_derivation
 
         return assert_matches_derivation(self.name, fn, **options)
 
     def assert_holds(self):
         """:func:`explainer.testing.assert_derivation_holds` for this derivation."""
+        __tracebackhide__ = True
         from explainer.testing import assert_derivation_holds
 
         return assert_derivation_holds(self.name)

@@ -11,6 +11,29 @@ it can tell, the property of the derivation that is violated.
 ``assert_derivation_holds(name)`` checks a derivation itself: every step (``explainer.check``) and,
 where the numeric engine knows it, its verification against PyTorch on the CPU. Use it for
 derivations you register yourself (see :mod:`explainer.registry`).
+
+Registering your own derivation takes the decorator ``explainer.registry.derivation(name, title,
+topic)`` on a function that returns an :class:`explainer.model.Derivation` (or
+``explainer.registry.register(derivation)`` for one already built, ``registry.unregister(name)`` to
+remove it). It is then checked like a built-in one, here and by ``pytest --explainer``:
+
+>>> import sympy as sp
+>>> from explainer import registry
+>>> from explainer.model import Derivation, Step, prove
+>>> a, b = sp.symbols("a b", real=True)
+>>> @registry.derivation("my-square-of-a-sum", "The square of a sum", "vectors")
+... def square_of_a_sum():
+...     expanded = a**2 + 2*a*b + b**2
+...     return Derivation(summary="(a + b)² = a² + 2ab + b²",
+...                       steps=(Step(lhs=(a + b)**2, rhs=expanded, why="expand", check=prove("expand")),),
+...                       result=Step(lhs=(a + b)**2, rhs=expanded, why="the result"))
+>>> assert_derivation_holds("my-square-of-a-sum").statuses
+{'proved': 2}
+>>> registry.unregister("my-square-of-a-sum")
+
+A derivation of your own has no PyTorch verification (the numeric engine knows only the built-in
+ones) and ``assert_matches_derivation`` knows how to call a function only for the derivations in
+:data:`SIGNATURES`.
 """
 from __future__ import annotations
 
@@ -66,6 +89,7 @@ def assert_matches_derivation(name: str, fn: Callable, **options) -> Summary:
       property violated: not invariant under a shift: ...
     ...
     """
+    __tracebackhide__ = True  # a failing pytest test shows the user's line and the message, not our frames
     spec = _spec(name)
     return _run(spec, fn, _options(options))
 
@@ -96,6 +120,7 @@ def _options(options: dict) -> Options:
 
 
 def _run(spec, fn: Callable, options: Options) -> Summary:
+    __tracebackhide__ = True
     from explainer.testing.core import run
 
     return run(spec, fn, options)

@@ -187,8 +187,9 @@ class Spec:
         """The (rtol, atol) for ``case``; by default the dtype's, unchanged."""
         return rtol, atol
 
-    def extra_checks(self, fn: Callable, case: Case, options: Options) -> tuple[Mismatch, str] | None:
-        """Further comparisons after the output matched (e.g. a gradient): ``(mismatch, property)``."""
+    def extra_checks(self, fn: Callable, case: Case, options: Options) -> tuple[Mismatch, str] | str | None:
+        """Further comparisons after the output matched (e.g. a gradient): ``None`` when they pass,
+        ``(mismatch, property)`` when a value differs, or a sentence when the check could not run."""
         return None
 
 
@@ -203,6 +204,7 @@ class Summary:
 
 def run(spec: Spec, fn: Callable, options: Options) -> Summary:
     """Every case of ``spec`` against ``fn``; the first failing case raises ``AssertionError``."""
+    __tracebackhide__ = True  # pytest shows the user's test line and the message, not these frames
     cases, excluded = 0, []
     for seed in options.seeds:
         for dtype in options.dtypes:
@@ -225,31 +227,42 @@ def _check_case(spec: Spec, fn: Callable, case: Case, options: Options) -> str |
     except AssertionError:
         raise
     except Exception as exc:  # the user's function raised: say on which input
-        return _message(header, spec, case, f"calling {spec.signature} raised {type(exc).__name__}: {exc}", None, "")
+        error = f"your function raised {type(exc).__name__}: {exc}"
+        if isinstance(exc, TypeError) and "mask" in case.inputs:
+            error += ("\n  hint: this case passes a mask as an extra positional argument; if your function "
+                      "takes none, call assert_matches_derivation(..., masks=False)")
+        return _message(header, spec, case, error, None, "", diagnosed=False)
     rtol, atol = spec.tolerance(case, *options.tolerance(case.dtype))  # after the call: it may set the dtype
     values, valid, note = spec.expected(case)
     if actual.shape != values.shape:
-        return _message(header, spec, case, f"returned shape {actual.shape}, expected {values.shape}", None, note)
+        return _message(header, spec, case, f"returned shape {actual.shape}, expected {values.shape}", None, note,
+                        diagnosed=False)
     mismatch = compare(actual, values, rtol, atol, valid)
     prop = None
     if mismatch is None:
         extra = spec.extra_checks(fn, case, options)
         if extra is None:
             return None
+        if isinstance(extra, str):
+            return _message(header, spec, case, extra, None, note, diagnosed=False)
         mismatch, prop = extra
     else:
         prop = spec.diagnose(fn, case, options)
     return _message(header, spec, case, mismatch.describe(rtol, atol), prop, note)
 
 
-def _message(header: str, spec: Spec, case: Case, error: str, prop: str | None, note: str) -> str:
+def _message(header: str, spec: Spec, case: Case, error: str, prop: str | None, note: str,
+             diagnosed: bool = True) -> str:
+    """The failure message; ``diagnosed=False`` when no values could be compared (the call raised, the
+    shape is wrong), so no property line is printed."""
     lines = [header,
              f"  derivation: {spec.name} (read it with: explainer show {spec.name})",
              f"  called as: {spec.signature}",
              f"  failing case: {case.label()}",
-             f"  {error}",
-             f"  property violated: {prop}" if prop else
-             "  property violated: none identified; the values differ from the closed form"]
+             f"  {error}"]
+    if diagnosed:
+        lines.append(f"  property violated: {prop}" if prop else
+                     "  property violated: none identified; the values differ from the closed form")
     if note:
         lines.append(f"  excluded: {note}")
     lines.append(f"  reproduce: assert_matches_derivation({spec.name!r}, fn, seeds=[{case.seed}], "

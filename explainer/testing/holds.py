@@ -43,6 +43,7 @@ def assert_derivation_holds(name: str) -> HoldsReport:
     >>> report.steps.ok
     True
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and the message, not these frames
     derivation = registry.build(name)
     report = check(derivation)
     if not report.ok:

@@ -14,11 +14,13 @@ def rows_sum_to_one(p: np.ndarray, tol: float, axis: int = -1, valid=None) -> st
         dev = np.abs(p.sum(axis=axis) - 1.0)
     if valid is not None:
         dev = np.where(valid, dev, 0.0)
-    worst = float(np.nanmax(np.where(np.isnan(dev), np.inf, dev))) if dev.size else 0.0
-    if worst <= tol:
+    dev = np.where(np.isnan(dev), np.inf, dev)
+    if not dev.size or float(dev.max()) <= tol:
         return None
-    total = f"{1 + worst:.4g}" if np.isfinite(worst) else "NaN"
-    return f"rows do not sum to 1 (one sums to {total})"
+    with np.errstate(all="ignore"):
+        sums = np.broadcast_to(p.sum(axis=axis), dev.shape)
+    total = sums.flat[int(np.argmax(dev))]  # the row farthest from 1, as it really sums
+    return f"rows do not sum to 1 (one sums to {total:.4g})"
 
 
 def summing_axes(p: np.ndarray, tol: float) -> list[int]:

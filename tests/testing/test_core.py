@@ -28,3 +28,30 @@ def test_mismatch_reports_the_worst_element_and_nan():
     assert found.index == (1, 0) and np.isnan(found.got) and found.expected == 3.0
     assert found.count == 2 and found.total == 4
     assert compare(actual, expected, 1e-7, 1e-7, valid=np.array([[True, False], [False, True]])) is None
+
+
+def test_a_row_is_reported_with_its_real_sum():
+    from explainer.testing.probes import rows_sum_to_one
+
+    assert rows_sum_to_one(np.array([[0.005, 0.005], [0.5, 0.5]]), 1e-6) == "rows do not sum to 1 (one sums to 0.01)"
+    assert rows_sum_to_one(np.array([[0.9, 0.9], [0.5, 0.5]]), 1e-6) == "rows do not sum to 1 (one sums to 1.8)"
+
+
+def test_a_function_that_raises_is_reported_with_the_case_and_a_hint_for_masks():
+    from explainer.testing import assert_matches_derivation
+
+    with pytest.raises(AssertionError) as info:
+        assert_matches_derivation("scaled-dot-product-attention",
+                                  lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v))
+    message = str(info.value)
+    assert "mask" in message.split("failing case:")[1].splitlines()[0]
+    assert "raised TypeError" in message and "masks=False" in message
+    assert "property violated" not in message  # nothing was compared, so no property is claimed
+
+
+def test_a_wrong_shape_is_reported_without_a_property():
+    from explainer.testing import assert_matches_derivation
+
+    with pytest.raises(AssertionError, match=r"returned shape \(\), expected \(1,\)") as info:
+        assert_matches_derivation("softmax", lambda x, dim: torch.softmax(x, dim).sum())
+    assert "property violated" not in str(info.value)

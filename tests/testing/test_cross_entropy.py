@@ -38,3 +38,12 @@ def test_a_wrong_gradient_is_caught_after_a_right_loss():
 
     with pytest.raises(AssertionError, match="gradient rows do not sum to 0"):
         assert_matches_derivation("cross-entropy", WrongGrad.apply)
+
+
+def test_a_loss_autograd_cannot_differentiate_is_reported_with_the_case():
+    with pytest.raises(AssertionError) as info:
+        assert_matches_derivation("cross-entropy", lambda z, y: F.cross_entropy(z.detach(), y))
+    message = str(info.value)
+    assert message.startswith("cross-entropy: your function does not match")
+    assert "failing case: seed 0, float64: logits (1, 2)" in message
+    assert "could not be differentiated by autograd" in message

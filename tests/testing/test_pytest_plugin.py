@@ -58,3 +58,26 @@ def test_without_the_flag_nothing_is_added_and_nothing_heavy_imported(pytester: 
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "explainer::" not in result.stdout.str()
+
+
+def test_explainer_flag_collects_every_built_in_derivation(pytester: pytest.Pytester):
+    from explainer import registry
+
+    result = pytester.runpytest_subprocess("--explainer", "--collect-only", "-q", "-p", "no:cacheprovider")
+    names = [line.removeprefix("explainer::") for line in result.stdout.lines if line.startswith("explainer::")]
+    assert names == [entry.name for entry in registry.entries()]
+
+
+def test_a_failing_match_shows_the_users_line_and_the_message_not_library_frames(pytester: pytest.Pytester):
+    pytester.makepyfile(test_buggy='''
+        import torch
+
+        @__import__("pytest").mark.derivation("softmax")
+        def test_my_softmax(derivation):
+            derivation.assert_matches(lambda x, dim: torch.softmax(x / 2, dim))
+    ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*derivation.assert_matches(*", "E * softmax: your function does not match*",
+                                 "E * property violated: wrong scale*"])
+    assert "explainer/testing" not in result.stdout.str()

@@ -5,8 +5,12 @@ text reaches ``--megabytes`` MB: ``shuffle`` — its words shuffled (a few hundr
 words dominates); ``glued`` — new words glued from two or three random 2–4-letter pieces of its words
 (tens of thousands of word types, so the merge loop dominates).
 Both trainers get the same lines and settings, alternate, ``--runs`` times each; the script prints the
-medians and the ratio ours / tokenizers, and checks that both learned the same merges. ``tokenizers`` uses
-all cores (Rust + rayon); ours one.
+medians and the ratio ours / tokenizers, and checks that both learned the same vocabulary (every token
+with its id) and, for BPE, the same merges. WordPiece runs with ``score="count"``, the rule
+``tokenizers``' WordPieceTrainer uses; its ``##`` forms get ids in hash-map order, different in every run,
+so the check retrains ours (untimed) with the continuation order of the last ``tokenizers`` run. The
+WordPiece score rule (``score="likelihood"``, the CLI default) has no ``tokenizers`` counterpart: its time
+is printed on its own. ``tokenizers`` uses all cores (Rust + rayon); ours one.
 
     .venv/bin/python benchmarks/tokenize.py [--megabytes 1] [--vocab-size 600] [--runs 3]
 """
@@ -17,7 +21,13 @@ import json
 import os
 import random
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# run as a script, this file would stand in for the standard library's tokenize (which linecache, inspect and
+# torch import): drop this folder from the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 
 def make_corpus(kind: str, megabytes: float, seed: int = 0) -> list[str]:
@@ -43,12 +53,13 @@ def make_corpus(kind: str, megabytes: float, seed: int = 0) -> list[str]:
     return lines
 
 
-def ours(algorithm: str, lines, vocab_size: int):
+def ours(algorithm: str, lines, vocab_size: int, **options):
     from explainer import tokenize
 
-    options = {"score": "count"} if algorithm == "wordpiece" else {}
+    if algorithm == "wordpiece":
+        options.setdefault("score", "count")
     trace = tokenize.train(algorithm, lines, vocab_size, pre_tokenizer="metaspace", **options)
-    return [(m.left, m.right) for m in trace.merges], len(trace.vocab)
+    return [(m.left, m.right) for m in trace.merges], {token: i for i, token in enumerate(trace.vocab)}
 
 
 def theirs(algorithm: str, lines, vocab_size: int):
@@ -62,12 +73,20 @@ def theirs(algorithm: str, lines, vocab_size: int):
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tok.train_from_iterator(lines, trainer)
     merges = json.loads(tok.to_str())["model"].get("merges")
-    return [tuple(m) for m in merges] if merges is not None else None, tok.get_vocab_size()
+    return [tuple(m) for m in merges] if merges is not None else None, tok.get_vocab()
 
 
-def timed(fn, *args):
+def same_result(algorithm: str, lines, vocab_size: int, our_merges, our_vocab, their_merges, their_vocab) -> bool:
+    if algorithm == "bpe":
+        return our_merges == their_merges and our_vocab == their_vocab
+    forms = sorted((i, t[2:]) for t, i in their_vocab.items() if t.startswith("##") and len(t) == 3)
+    _, vocab = ours(algorithm, lines, vocab_size, continuation_order=[c for _, c in forms])
+    return vocab == their_vocab
+
+
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
-    out = fn(*args)
+    out = fn(*args, **kwargs)
     return time.perf_counter() - start, out
 
 
@@ -89,14 +108,19 @@ def main() -> None:
             print(f"corpus {kind}: {size / 1e6:.2f} MB, {len(lines)} lines, {types} word types")
         mine, ref = [], []
         for _ in range(opts.runs):
-            t, (our_merges, our_size) = timed(ours, algorithm, lines, opts.vocab_size)
+            t, (our_merges, our_vocab) = timed(ours, algorithm, lines, opts.vocab_size)
             mine.append(t)
-            t, (their_merges, their_size) = timed(theirs, algorithm, lines, opts.vocab_size)
+            t, (their_merges, their_vocab) = timed(theirs, algorithm, lines, opts.vocab_size)
             ref.append(t)
-        same = our_size == their_size and (their_merges is None or our_merges == their_merges)
+        same = same_result(algorithm, lines, opts.vocab_size, our_merges, our_vocab, their_merges, their_vocab)
         a, b = statistics.median(mine), statistics.median(ref)
         print(f"  {algorithm:<10} ours {a:7.3f} s   tokenizers {b:7.3f} s   ratio {a / b:6.1f}×   "
-              f"same result: {'yes' if same else 'NO'}")
+              f"same vocabulary{' and merges' if algorithm == 'bpe' else ''}: {'yes' if same else 'NO'}")
+        if algorithm == "wordpiece":
+            score = statistics.median(timed(ours, algorithm, lines, opts.vocab_size, score="likelihood")[0]
+                                      for _ in range(opts.runs))
+            print(f"  {'':<10} ours {score:7.3f} s   with score=likelihood (the CLI default; tokenizers has no "
+                  f"such trainer)")
 
 
 if __name__ == "__main__":

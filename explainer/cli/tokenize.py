@@ -150,7 +150,8 @@ def _trace_json(trace, source: str) -> dict:
 def _print_trace(trace, source: str) -> None:
     words = sum(n for _, n in trace.word_counts)
     by_score = trace.score == "likelihood"
-    click.echo(f"{trace.algorithm} on the {source}: {words} words ({len(trace.word_counts)} distinct) "
+    where = "the built-in corpus" if source == "built-in corpus" else source
+    click.echo(f"{trace.algorithm} on {where}: {words} words ({len(trace.word_counts)} distinct) "
                f"after the {trace.pre_tokenizer} pre-tokenizer")
     click.echo(f"starting vocabulary: {trace.initial_size} tokens "
                f"({' '.join(trace.vocab[len(trace.special_tokens):trace.initial_size])})")

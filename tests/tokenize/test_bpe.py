@@ -110,3 +110,10 @@ def test_bad_input_is_a_usage_error():
 def test_stops_early_when_no_pair_is_left():
     trace = bpe.train(["ab ab"], 50, pre_tokenizer="whitespace-split")
     assert trace.stopped_early and trace.vocab == ("a", "b", "ab")
+
+
+def test_module_docstring_example_runs():
+    import doctest
+
+    result = doctest.testmod(bpe)
+    assert result.attempted >= 2 and result.failed == 0

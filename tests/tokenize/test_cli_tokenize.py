@@ -25,6 +25,16 @@ def test_train_text_shows_pairs_counts_and_sizes(runner):
     result = runner.invoke(cli, ["tokenize", "train", "-n", "60"])
     assert result.exit_code == 0
     assert "▁ + t → ▁t" in result.output and "vocabulary: 60 tokens after 5 merges" in result.output
+    assert result.output.startswith("bpe on the built-in corpus: ")
+
+
+def test_train_on_a_file_names_it_and_says_when_it_stopped_early(runner, tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("low lower lowest\nnewer wider widest\n", encoding="utf-8")
+    result = runner.invoke(cli, ["tokenize", "train", "--corpus", str(path), "-n", "1000"])
+    assert result.exit_code == 0
+    assert result.output.startswith(f"bpe on {path}: 6 words (6 distinct)")
+    assert "training stopped below the requested 1000" in result.output
 
 
 def test_wordpiece_train_prints_scores(runner, tmp_path):
@@ -58,11 +68,19 @@ def test_encode_round_trips_and_reads_a_saved_vocabulary(runner, tmp_path):
     (["train", "--vocab-size", "0"], "positive integer"),
     (["encode", "ωmega"], "'ω' are not in the vocabulary"),
     (["encode", "hello", "--vocab", "EMPTY"], "not a vocabulary file"),
+    (["train", "--corpus", "LATIN1"], "is not UTF-8 text"),
+    (["train", "--corpus", "BLANK"], "is empty"),
+    (["train", "-a", "wordpiece", "--vocab-size", "50"], "'##' continuation forms"),
+    (["encode", "ωmega", "-a", "wordpiece"], "'ω' are not in the vocabulary"),
 ])
 def test_bad_input_exits_2_with_a_message(runner, tmp_path, args, message):
     files = {"MISSING": tmp_path / "missing.txt", "BINARY": tmp_path / "b.bin", "EMPTY": tmp_path / "e.txt"}
     files["BINARY"].write_bytes(bytes(range(256)))
     files["EMPTY"].write_text("")
+    files["LATIN1"] = tmp_path / "latin1.txt"
+    files["LATIN1"].write_bytes("café naïve\n".encode("latin-1"))
+    files["BLANK"] = tmp_path / "blank.txt"
+    files["BLANK"].write_text("  \n\n\t\n")
     args = [str(files.get(a, a)) for a in args]
     result = runner.invoke(cli, ["tokenize", *args])
     assert result.exit_code == 2

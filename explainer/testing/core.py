@@ -102,8 +102,11 @@ def compare(actual, expected, rtol: float, atol: float, valid=None, what: str = 
 
 
 def close(actual, expected, tol: float, valid=None) -> bool:
-    """A loose check for probing properties: every valid element within ``tol`` (absolute)."""
-    return compare(actual, expected, 0.0, tol, valid) is None
+    """A loose check for probing properties: every valid element within ``tol`` (absolute); ``expected``
+    may be a number or any shape that broadcasts to ``actual``'s."""
+    actual = np.asarray(actual, dtype=np.float64)
+    return compare(actual, np.broadcast_to(np.asarray(expected, dtype=np.float64), actual.shape), 0.0, tol,
+                   valid) is None
 
 
 def probe_tolerance(dtype: torch.dtype) -> float:
@@ -247,7 +250,10 @@ def _check_case(spec: Spec, fn: Callable, case: Case, options: Options) -> str |
             return _message(header, spec, case, extra, None, note, diagnosed=False)
         mismatch, prop = extra
     else:
-        prop = spec.diagnose(fn, case, options)
+        try:  # a probe that trips over the user's function must not hide the mismatch itself
+            prop = spec.diagnose(fn, case, options)
+        except Exception:
+            prop = None
     return _message(header, spec, case, mismatch.describe(rtol, atol), prop, note)
 
 

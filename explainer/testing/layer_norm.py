@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from explainer.testing.core import Case, Options, Spec, close, closed_form, probe_tolerance, to_numpy
+from explainer.testing.core import TOLERANCES, Case, Options, Spec, close, closed_form, probe_tolerance, to_numpy
 
 CASES = (((), 4, 1e-5), ((3,), 2, 1e-5), ((2, 3), 5, 1e-3), ((2, 4), 8, 1e-5), ((5,), 3, 0.1))
 
@@ -64,4 +64,10 @@ class LayerNormSpec(Spec):
             return "wrong scale: the variance divides by d − 1 (unbiased) instead of d, as the derivation and nn.LayerNorm do"
         if not close(ratio, 1.0, tol * 10):
             return f"wrong scale: with γ = 1, β = 0 the rows have variance {y.var(axis=-1).ravel()[0]:.4g} instead of σ²/(σ² + ε)"
+        centred = to_numpy(x) - to_numpy(x).mean(axis=-1, keepdims=True)
+        outside = np.abs(y - centred / (np.sqrt(variance[..., None]) + eps)).max()  # √σ² + ε
+        inside = np.abs(y - centred / np.sqrt(variance[..., None] + eps)).max()     # √(σ² + ε), the derivation
+        rtol, atol = TOLERANCES.get(case.dtype, TOLERANCES[torch.float32])
+        if outside <= atol + rtol and outside < inside / 10:  # the two differ by about ε/(2σ): tell them apart
+            return "ε added outside the square root: the derivation divides by √(σ² + ε), not √σ² + ε"
         return None

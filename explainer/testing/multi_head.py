@@ -100,8 +100,23 @@ class MultiHeadSpec(Spec):
 
     def diagnose(self, fn: Callable, case: Case, options: Options) -> str | None:
         tol = probe_tolerance(case.dtype)
-        return (self._scale(fn, case, tol) or self._rows(fn, case, tol) or self._mask(fn, case, tol)
-                or self._layout(fn, case, tol))
+        return (self._inverted(fn, case, tol) or self._scale(fn, case, tol) or self._rows(fn, case, tol)
+                or self._mask(fn, case, tol) or self._layout(fn, case, tol))
+
+    def _inverted(self, fn, case: Case, tol: float) -> str | None:
+        """Given the opposite mask, a function that reads True as 'blocked' computes the right output."""
+        if "mask" not in case.inputs:
+            return None
+        try:
+            flipped = self.call(fn, case, mask=~case.inputs["mask"])
+        except Exception:
+            return None
+        values, valid, _ = self.expected(case)
+        if not close(flipped, values, tol, valid):
+            return None
+        return ("mask not respected: the mask looks inverted — given the opposite mask your function gives the "
+                "right output. True must mean 'may attend' (as in F.scaled_dot_product_attention), not "
+                "'blocked' (as in nn.MultiheadAttention's attn_mask)")
 
     def _scale(self, fn, case: Case, tol: float) -> str | None:
         d, h = case.inputs["x"].shape[-1], case.inputs["n_heads"]

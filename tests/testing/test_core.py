@@ -55,3 +55,19 @@ def test_a_wrong_shape_is_reported_without_a_property():
     with pytest.raises(AssertionError, match=r"returned shape \(\), expected \(1,\)") as info:
         assert_matches_derivation("softmax", lambda x, dim: torch.softmax(x, dim).sum())
     assert "property violated" not in str(info.value)
+
+
+def test_a_probe_that_fails_does_not_hide_the_mismatch():
+    from explainer.testing import assert_matches_derivation
+
+    calls = []
+
+    def breaks_when_probed(x, dim):  # wrong on the first call; raises on every later call (the probes)
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("probe")
+        return torch.softmax(x, dim) * 2
+
+    with pytest.raises(AssertionError, match="largest error") as info:
+        assert_matches_derivation("softmax", breaks_when_probed)
+    assert "property violated: none identified" in str(info.value)

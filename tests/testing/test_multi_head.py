@@ -54,3 +54,11 @@ def test_scaling_by_d_model_is_named():
 def test_wrong_head_layout_is_named():
     with pytest.raises(AssertionError, match="heads split or concatenated in the wrong layout"):
         assert_matches_derivation("multi-head-attention", hand_mha(heads_first=True))
+
+
+def test_an_inverted_mask_is_named():
+    def inverted(x, w_q, w_k, w_v, w_o, n_heads, mask=None):
+        return torch_mha(x, w_q, w_k, w_v, w_o, n_heads, None if mask is None else ~mask)
+
+    with pytest.raises(AssertionError, match="the mask looks inverted"):
+        assert_matches_derivation("multi-head-attention", inverted)

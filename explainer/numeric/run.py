@@ -2,8 +2,11 @@
 
     loss = F.cross_entropy(logits[valid], targets[valid])     mean over the N valid (non-padding) targets
 
-Deterministic: the parameters and the batch come from ``torch.manual_seed(seed)`` and a seeded generator,
-dropout is off, and CUDA runs use deterministic algorithms where PyTorch has them.
+Reproducible: the parameters and the batch come from ``torch.manual_seed(seed)`` and a seeded generator,
+and dropout is off, so the same seed gives the same run on the CPU (tested). On CUDA,
+``torch.use_deterministic_algorithms`` is not switched on, so a run is only as reproducible as PyTorch's
+default CUDA kernels (some accumulate with atomic adds; see PyTorch's reproducibility notes): the last
+bits may differ between runs. The checks compare within tolerances, never two runs bit for bit.
 
 ``python -m explainer.numeric.run --device auto --dtype float32 --size tiny`` prints a summary.
 """
@@ -31,8 +34,11 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda":
         if not torch.cuda.is_available():
+            build = (f"this torch {torch.__version__} is a CPU-only build" if torch.version.cuda is None
+                     else f"this torch is built for CUDA {torch.version.cuda} but finds no GPU")
             raise MissingTool("a CUDA GPU", "--device cuda",
-                              "a machine with an NVIDIA GPU and a CUDA build of torch (or use --device cpu/auto)")
+                              f"a machine with an NVIDIA GPU and a CUDA build of torch ({build}); "
+                              "or use --device cpu or auto")
         return torch.device("cuda")
     if name == "cpu":
         return torch.device("cpu")

@@ -15,12 +15,12 @@ def choose(names, all_: bool) -> list[str]:
     from explainer.numeric.checks import CHECKS
 
     registered = [e.name for e in registry.entries()]
-    if all_:
-        return registered + [n for n in CHECKS if n not in registered]
     chosen = list(dict.fromkeys(names))
-    for name in chosen:
+    for name in chosen:  # checked with --all too: a misspelt name is an error, never silently ignored
         if name not in CHECKS:
             registry.get(name)
+    if all_:
+        return registered + [n for n in CHECKS if n not in registered]
     return chosen
 
 

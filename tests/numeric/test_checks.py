@@ -60,6 +60,18 @@ def test_cpu_lists_unavailable_backends(ctx):
     assert {"memory-efficient", "cudnn"} <= missing  # CUDA-only kernels, reported, not faked
 
 
+def test_multi_head_attention_through_every_backend(ctx):
+    """The F.sdpa module's output with each backend forced: math and flash run on the CPU, the
+    CUDA-only kernels are listed as unavailable with PyTorch's reason."""
+    rows = [r for r in _results("multi-head-attention", ctx) if r.check.startswith("output of the F.sdpa module")]
+    by_backend = {r.check.rsplit(" ", 1)[-1]: r for r in rows}
+    assert set(by_backend) == {"math", "flash", "memory-efficient", "cudnn"}
+    assert by_backend["math"].status == by_backend["flash"].status == compare.PASSED
+    assert by_backend["flash"].tolerance.startswith("4× math")
+    assert all(by_backend[b].status == compare.SKIPPED and "unavailable on cpu" in by_backend[b].notes
+               for b in ("memory-efficient", "cudnn"))
+
+
 def test_wrong_closed_form_fails(monkeypatch):
     """softmax(QKᵀ)V without 1/√d_k in place of the derivation's output: the comparison must fail."""
     def wrong(name, label, **sizes):

@@ -38,6 +38,26 @@ def test_unknown_name_suggests(runner):
     assert result.exit_code == 2 and "softmax" in result.output
 
 
+def test_unknown_name_with_all_is_not_ignored(runner):
+    result = runner.invoke(cli, ["verify", "sofmax", "--all"])
+    assert result.exit_code == 2 and "softmax" in result.output
+
+
+def test_dtype_the_device_cannot_run_is_a_clear_error(runner, monkeypatch):
+    """Older CPU builds had no float16 matmul: the run stops before any work, with torch's reason."""
+    ones = torch.ones
+
+    def no_half(*args, dtype=None, **kwargs):
+        if dtype is torch.float16:
+            raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Half\'')
+        return ones(*args, dtype=dtype, **kwargs)
+
+    monkeypatch.setattr(torch, "ones", no_half)
+    result = runner.invoke(cli, ["verify", "dot-product", "--device", "cpu", "--dtype", "float16"])
+    assert result.exit_code == 2
+    assert "cpu cannot run dtype float16" in result.output and "addmm_impl_cpu_" in result.output
+
+
 def test_nothing_named(runner):
     assert runner.invoke(cli, ["verify"]).exit_code == 2
 
@@ -45,7 +65,9 @@ def test_nothing_named(runner):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_exits_2(runner):
     result = runner.invoke(cli, ["verify", "dot-product", "--device", "cuda"])
-    assert result.exit_code == 2 and "CUDA" in result.output
+    assert result.exit_code == 2 and "CUDA" in result.output and "--device cpu" in result.output
+    if torch.version.cuda is None:
+        assert "CPU-only build" in result.output
 
 
 def test_failure_exits_1(runner, monkeypatch):

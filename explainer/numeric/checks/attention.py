@@ -7,6 +7,7 @@ so the slice of the real run is exact. Each check's name says which slice it use
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import replace
 
@@ -81,24 +82,33 @@ def backend_rows(ctx: Context, derivation: str, what: str, golden_fn, q, k, v, *
     """One row per (dtype, backend): math judged with PyTorch's SDPA tolerances, fused kernels by
     PyTorch's method (error within 4× the math backend's error against the float64 golden value)."""
     rows = []
-    device = ctx.info[0]
     for dtype in dtypes_for(ctx.device, ctx.dtype):
         qd, kd, vd = (t.to(dtype)[None, None] for t in (q, k, v))                 # (1, 1, n, d_k)
         golden = golden_fn(qd[0, 0], kd[0, 0], vd[0, 0])                          # float64 (n, d_v)
-        math_out, why = run_backend("math", qd, kd, vd, **kwargs)
-        table = SDPA_DEFAULTS if dtype in (torch.float16, torch.bfloat16) else ASSERT_CLOSE
-        rows.append(compare.direct(derivation, f"{what} vs F.sdpa math", (device, _name(dtype)), golden,
-                                   math_out[0, 0], dtype=_name(dtype), table=table))
+        outputs = {}
         for name in BACKENDS:
-            if name == "math":
-                continue
             out, why = run_backend(name, qd, kd, vd, **kwargs)
-            if out is None:
-                rows.append(compare.Result(derivation, f"{what} vs F.sdpa {name}", device, _name(dtype),
-                                           None, None, "-", compare.SKIPPED, why))
-                continue
-            rows.append(compare.fused(derivation, f"{what} vs F.sdpa {name}", device, _name(dtype), golden,
-                                      out[0, 0], math_out[0, 0]))
+            outputs[name] = (None if out is None else out[0, 0], why)
+        rows += judge_backends(derivation, what, ctx.info[0], dtype, golden, outputs)
+    return rows
+
+
+def judge_backends(derivation: str, what: str, device: str, dtype: torch.dtype, golden, outputs) -> list[Result]:
+    """Rows for one dtype from ``outputs`` (backend name -> (output or None, why it could not run)):
+    math against the golden value, each fused kernel by PyTorch's method, each missing one skipped."""
+    table = SDPA_DEFAULTS if dtype in (torch.float16, torch.bfloat16) else ASSERT_CLOSE
+    math_out = outputs["math"][0]
+    rows = [compare.direct(derivation, f"{what} vs F.sdpa math", (device, _name(dtype)), golden, math_out,
+                           dtype=_name(dtype), table=table)]
+    for name, (out, why) in outputs.items():
+        if name == "math":
+            continue
+        if out is None:
+            rows.append(compare.Result(derivation, f"{what} vs F.sdpa {name}", device, _name(dtype),
+                                       None, None, "-", compare.SKIPPED, why))
+            continue
+        rows.append(compare.fused(derivation, f"{what} vs F.sdpa {name}", device, _name(dtype), golden, out,
+                                  math_out))
     return rows
 
 
@@ -226,8 +236,9 @@ MHA_WIDTH, MHA_HEADS, MHA_TOKENS = 4, 2, 2  # the written-out MHA grows as n·d�
 @check(MHA)
 def check_multi_head_attention(ctx: Context) -> list[Result]:
     """Concat(head₁…head_h) W_Oᵀ + b_O from a module's own weights vs nn.MultiheadAttention and the
-    F.sdpa-based module of the other configuration (seeded standalone modules of width 4, 2 heads,
-    2 tokens: the written-out closed form is too big at the run's width); 4d² + 4d vs sum(p.numel())."""
+    F.sdpa-based module of the other configuration, also with each SDPA backend forced (seeded
+    standalone modules of width 4, 2 heads, 2 tokens: the written-out closed form is too big at the
+    run's width); 4d² + 4d vs sum(p.numel())."""
     rows = []
     n, d, h = MHA_TOKENS, MHA_WIDTH, MHA_HEADS
     output = closed_form(MHA, "output", n=n, d_model=d, h=h)
@@ -249,12 +260,37 @@ def check_multi_head_attention(ctx: Context) -> list[Result]:
     rows.append(compare.direct(MHA, f"output vs the F.sdpa module (seeded, d = {d}, h = {h}, {n} tokens, "
                                "no mask)", ctx.info, output(x, attn.in_proj.weight, attn.in_proj.bias,
                                                              attn.out_proj.weight, attn.out_proj.bias), ys))
+    rows += _mha_backends(ctx, output, x, attn)
     params = closed_form(MHA, "parameters", n=n, d_model=d, h=h)
     for width, heads in sorted({(ctx.cfg.d_model, ctx.cfg.n_heads), (768, 12), (4096, 32)}):
         with torch.device("meta"):
             count = sum(p.numel() for p in nn.MultiheadAttention(width, heads).parameters())
         rows.append(compare.exact(MHA, f"parameters 4d² + 4d vs sum(p.numel()) of nn.MultiheadAttention "
                                   f"(d = {width}, meta device)", "meta", round(float(params(width))), count))
+    return rows
+
+
+def _mha_backends(ctx: Context, output, x: torch.Tensor, attn: SDPAAttention) -> list[Result]:
+    """The F.sdpa module with each SDPA backend forced in turn, at each dtype the device runs the fused
+    kernels in, against the closed form on the module's own weights (cast to that dtype)."""
+    rows = []
+    n, d = x.shape
+    h = attn.n_heads
+    for dtype in dtypes_for(ctx.device, ctx.dtype):
+        module = copy.deepcopy(attn).to(dtype)
+        xd = x.to(dtype)                                                                # (n, d)
+        golden = output(xd, module.in_proj.weight, module.in_proj.bias, module.out_proj.weight,
+                        module.out_proj.bias)                                          # float64 (n, d)
+        outputs = {}
+        with torch.no_grad():
+            q, k, v = (t.view(1, n, h, d // h).transpose(1, 2)
+                       for t in module.in_proj(xd[None]).split(d, dim=-1))             # (1, h, n, d_k)
+            for name in BACKENDS:
+                heads, why = run_backend(name, q, k, v)                                # (1, h, n, d_k)
+                outputs[name] = (None if heads is None else
+                                 module.out_proj(heads.transpose(1, 2).reshape(1, n, d))[0], why)  # (n, d)
+        rows += judge_backends(MHA, f"output of the F.sdpa module (seeded, d = {d}, h = {h}, {n} tokens)",
+                               ctx.info[0], dtype, golden, outputs)
     return rows
 
 

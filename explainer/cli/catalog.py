@@ -13,7 +13,8 @@ module_option = click.option(
     help="Import MODULE (dotted name or .py file) first; it registers your own derivations.")
 
 
-def _load(modules) -> None:
+def load_modules(modules) -> None:
+    """Import each ``--module`` (it registers the user's own derivations, and maybe numeric checks)."""
     for spec in modules:
         registry.import_user_module(spec)
 
@@ -29,7 +30,7 @@ def list_command(topic: str | None, as_json: bool, modules) -> None:
     Example:
       explainer list --topic attention
     """
-    _load(modules)
+    load_modules(modules)
     if topic is not None and topic not in registry.topics():
         raise UsageError(registry.unknown_message("topic", topic, registry.topics()))
     found = registry.entries(topic)
@@ -66,7 +67,7 @@ def show_command(name: str, fmt: str, check: bool, modules) -> None:
     from explainer.cache import cached_check
     from explainer.formats import render
 
-    _load(modules)
+    load_modules(modules)
     d = registry.build(name)
     report = cached_check(d)[0] if check else None
     click.echo(render(d, fmt, report), nl=False)
@@ -92,7 +93,7 @@ def check_command(names: tuple[str, ...], all_: bool, as_json: bool, modules) ->
     from explainer.check import check as run_check
     from explainer.formats.report import report_json, report_table
 
-    _load(modules)
+    load_modules(modules)
     if not names and not all_:
         raise UsageError("name at least one derivation, or use --all (see 'explainer list')")
     chosen = [e.name for e in registry.entries()] if all_ else list(dict.fromkeys(names))

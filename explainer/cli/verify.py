@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from explainer import registry
+from explainer.cli.catalog import load_modules, module_option
 from explainer.errors import MissingTool, UsageError
 
 TORCH_INSTALL = "pip install 'transformer-math-explainer[torch]'  (or: pip install torch)"
@@ -20,8 +20,9 @@ TORCH_INSTALL = "pip install 'transformer-math-explainer[torch]'  (or: pip insta
               help="Model preset (tiny for CI, large for a GPU).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of parameters, batch and samples.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the same rows).")
+@module_option
 def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, size: str, seed: int,
-                   as_json: bool) -> None:
+                   as_json: bool, modules) -> None:
     """Evaluate each derivation's closed form in float64 on the tensors of a real transformer run and
     compare with what PyTorch's own code computed there (nn.MultiheadAttention, every backend of
     F.scaled_dot_product_attention, nn.LayerNorm, F.gelu, F.cross_entropy, autograd). Exit 1 if a
@@ -32,6 +33,7 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
       explainer verify scaled-dot-product-attention attention-masks
       explainer verify --all --device cuda --size large --dtype float32
       explainer verify softmax --json
+      explainer verify my-derivation --module my_derivations.py
     """
     if not names and not all_:
         raise UsageError("name at least one derivation, or use --all (see 'explainer list')")
@@ -44,6 +46,7 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
 
     from explainer.numeric import verify as engine
 
+    load_modules(modules)  # after torch: a module may register numeric checks of its own
     chosen = engine.choose(names, all_)
     from explainer.numeric.checks.base import Context
     from explainer.numeric.config import preset

@@ -31,9 +31,10 @@ remove it). It is then checked like a built-in one, here and by ``pytest --expla
 {'proved': 2}
 >>> registry.unregister("my-square-of-a-sum")
 
-A derivation of your own has no PyTorch verification (the numeric engine knows only the built-in
-ones) and ``assert_matches_derivation`` knows how to call a function only for the derivations in
-:data:`SIGNATURES`.
+A derivation of your own is verified against PyTorch too once you register a numeric check for it
+(``@explainer.numeric.checks.check("my-name")``, a function ``fn(ctx) -> list[Result]``; see
+:mod:`explainer.numeric.checks`). ``assert_matches_derivation`` knows how to call a function only for
+the derivations in :data:`SIGNATURES`.
 """
 from __future__ import annotations
 

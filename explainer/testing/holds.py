@@ -18,7 +18,7 @@ from explainer.check import Report, check
 class HoldsReport:
     """What ``assert_derivation_holds`` checked: the step report and the verification rows of
     ``explainer verify NAME --device cpu --dtype float64 --size tiny`` (``()`` when the numeric engine
-    has no check for this derivation, as for your own)."""
+    has no check for this derivation)."""
 
     name: str
     steps: Report

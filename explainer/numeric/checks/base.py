@@ -59,9 +59,13 @@ class Context:
                            dtype=dtype or self.dtype)
 
 
+#: derivation name -> its check functions, in the order they were defined (built-in and users' own)
+CHECKS: dict[str, list] = {}
+
+
 def check(derivation: str):
-    """Decorator for a check function ``fn(ctx) -> list[Result]``: a missing closed form becomes an
-    honest "skipped: no closed form yet" row instead of an error."""
+    """Decorator: register ``fn(ctx) -> list[Result]`` as a numeric check of ``derivation`` (built-in
+    or your own); a missing closed form becomes an honest "skipped: no closed form yet" row."""
 
     def decorate(fn):
         @wraps(fn)
@@ -72,6 +76,7 @@ def check(derivation: str):
                 return [compare.skipped(derivation, fn.__name__.removeprefix("check_").replace("_", " "),
                                         ctx.info, f"no closed form yet ({exc})")]
         wrapper.derivation = derivation
+        CHECKS.setdefault(derivation, []).append(wrapper)
         return wrapper
     return decorate
 

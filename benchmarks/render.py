@@ -1,8 +1,10 @@
 """Render time of each scene at low quality (854×480 at 15 fps) against a plain Manim floor.
 
-For every scene: the first render (empty cache) and a cached re-render, then a *reference* scene
-with no engine in it, rendered in the same run: it plays as many animations of the same lengths,
-keeps as many mobjects on screen and compiles as many distinct LaTeX strings as the scene did.
+For every scene: the first render (empty cache; with a progress callback, so the dry run that
+measures the progress bar's total counts, as in ``explainer render``) and a cached re-render, then
+a *reference* scene with no engine in it, rendered in the same run: it plays as many animations of
+the same lengths, keeps as many mobjects on screen and compiles as many distinct LaTeX strings as
+the scene did.
 
     .venv/bin/python -m benchmarks.render                 # every scene
     .venv/bin/python -m benchmarks.render softmax-scaling derivation:softmax
@@ -93,7 +95,8 @@ def render_here(kind: str, target: str, cache: Path) -> dict:
         load = scenes.load
         scenes.load = lambda name: recording(load(name), profile)  # note what the scene plays
         with tempfile.TemporaryDirectory() as out:
-            render(target, quality="low", output=out, cache_dir=cache)
+            render(target, quality="low", output=out, cache_dir=cache,
+                   on_progress=lambda done, total: None)  # as `explainer render`, progress bar included
     else:
         settings = {"quality": QUALITIES["low"], "media_dir": str(cache), "disable_caching": False,
                     "progress_bar": "none", "verbosity": "ERROR", "output_file": "reference", "write_to_movie": True}

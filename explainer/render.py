@@ -144,7 +144,9 @@ def _render_class(scene_class, settings: dict) -> Path:
 
 
 def _duration(scene_class, settings: dict) -> float:
-    """Seconds of video ``scene_class`` makes, from a dry run (no frames drawn, LaTeX cached for later)."""
+    """Seconds of video ``scene_class`` makes, from a dry run: construct runs and every animation is
+    skipped (Manim adds its run time without drawing a frame; ``dry_run`` alone would still draw
+    them all); formulas compiled here are in the LaTeX cache for the real run."""
     from manim import config, tempconfig
 
     with tempconfig({}):
@@ -153,7 +155,7 @@ def _duration(scene_class, settings: dict) -> float:
         for key, value in settings.items():
             setattr(config, key, value)
         config.dry_run = True
-        scene = scene_class()
+        scene = scene_class(skip_animations=True)
         scene.render()
         return float(scene.renderer.time)
 

@@ -39,7 +39,8 @@ class CrossEntropy(ExplainerScene):
         self.title(formula(sp.latex(definition.lhs) + " = " + sp.latex(definition.rhs), font_size=40))
         axes = Axes(x_range=(0, 1, 0.25), y_range=(0, 4, 1), x_length=5, y_length=4, tips=False,
                     axis_config={"include_numbers": True, "font_size": 20}).to_edge(LEFT, buff=0.9).shift(DOWN * 0.3)
-        x_label = caption("p of the true token", font_size=18).next_to(axes, DOWN, buff=0.15)
+        x_label = VGroup(caption("p of the true token", font_size=18).next_to(axes, DOWN, buff=0.15),
+                         caption("loss", font_size=18).next_to(axes.y_axis, UP, buff=0.1))
         curve = axes.plot(curve_loss, x_range=(np.exp(-4), 1 - 1e-9), color=LOSS_COLOR)
         self.say("loss = −log p(true token): 0 when sure and right, huge when sure and wrong")
         self.play(Create(axes), FadeIn(x_label), run_time=1)
@@ -56,7 +57,7 @@ class CrossEntropy(ExplainerScene):
 
         # --- the gradient p − y
         g = grad(z, y)[0]
-        grad_bars = self.gradient_bars(g).next_to(chart, DOWN, buff=0.6).align_to(chart, RIGHT)
+        grad_bars = self.gradient_bars(g, chart)
         self.say("gradient of the loss in the logits: p − y (the true token up, the others down)")
         self.play(FadeIn(grad_bars), run_time=1.2)
         self.wait(1.5)
@@ -67,9 +68,10 @@ class CrossEntropy(ExplainerScene):
             p, g = softmax(z)[0], grad(z, y)[0]
             value = float(loss(z, y))
             self.say(f"step {step}: z ← z − {self.learning_rate:g}·(p − y); p = {p[self.target]:.3f}, loss = {value:.3f}")
+            new_grad = self.gradient_bars(g, chart)
             self.play(Transform(chart, self.chart(p, "probabilities softmax(z)")),
                       Transform(marker, self.marker(axes, p[self.target], value)),
-                      Transform(grad_bars, self.gradient_bars(g).move_to(grad_bars)), run_time=1.2)
+                      Transform(grad_bars, new_grad), run_time=1.2)
             self.wait(0.8)
         self.wait(1.5)
 
@@ -84,9 +86,11 @@ class CrossEntropy(ExplainerScene):
         group = VGroup(columns, words, head)
         return group.shift(RIGHT * 1.2 + DOWN * 0.1 - columns.get_corner(DOWN + LEFT))  # bars' baseline fixed
 
-    def gradient_bars(self, g: np.ndarray) -> VGroup:
-        """Signed bars of p − y around a zero line (up for positive, down for negative)."""
-        step, unit = 1.0, 1.0  # bar spacing; height per unit of gradient
+    def gradient_bars(self, g: np.ndarray, chart: VGroup, zero_y: float = -1.75) -> VGroup:
+        """``VGroup(bars, zero line, label)``: signed bars of p − y around a zero line at ``zero_y``
+        (up for positive, down for negative), each under its word's probability bar in ``chart``,
+        the label above the zero line on the left."""
+        step, unit = 1.0, 1.0  # bar spacing (as in bars(width=5.0) for five words); height per unit
         group = VGroup()
         for k, v in enumerate(g):
             bar = Rectangle(width=0.7 * step, height=max(abs(v) * unit, 1e-3), stroke_width=0, fill_opacity=0.9,
@@ -94,8 +98,10 @@ class CrossEntropy(ExplainerScene):
             bar.move_to(RIGHT * k * step, aligned_edge=DOWN if v > 0 else UP)
             group.add(bar)
         zero = DashedLine(LEFT * 0.5 * step, RIGHT * (len(g) - 0.5) * step, stroke_opacity=0.6)  # y = 0
-        label = caption("gradient p − y", font_size=20).next_to(zero, LEFT, buff=0.2)
-        return VGroup(group, zero, label)
+        label = caption("gradient p − y", font_size=20).move_to(zero.get_left() + UP * 0.75 * unit, aligned_edge=LEFT)
+        first = chart[0][0].get_center()  # the first probability bar
+        return VGroup(group, zero, label).shift(RIGHT * (first[0] - 0.5 * step - zero.get_left()[0])
+                                                + UP * (zero_y - zero.get_left()[1]))
 
     @staticmethod
     def marker(axes: Axes, p: float, value: float) -> VGroup:

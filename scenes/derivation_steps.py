@@ -1,14 +1,16 @@
 """Any registered derivation, step by step: each relation as MathTex from ``sympy.latex``, morphing
-into the next with ``TransformMatchingTex``, its justification as a caption and its check status
-(from :func:`explainer.check.check`) beside it.
+into the next with ``TransformMatchingTex`` (the parts that go fade out first, then the shared parts
+move and the new ones fade in), its justification as a caption and its check status (from
+:func:`explainer.check.check`) beside it. A relation too wide for one legible line is set on two.
 """
 from __future__ import annotations
 
 import re
 
-from manim import DOWN, LEFT, UP, FadeIn, FadeOut, TransformMatchingTex, Write
+from manim import DOWN, LEFT, UP, FadeIn, FadeOut, Write
 
-from scenes.helpers import ExplainerScene, caption, derivation, fit, formula, relation_parts, report, status_badge
+from scenes.helpers import (ExplainerScene, caption, derivation, first_share, last_share, relation, report,
+                            status_badge, step_transform)
 
 SECTION_NAMES = {"step": "step", "result": "result", "example": "example"}
 
@@ -41,17 +43,17 @@ class DerivationSteps(ExplainerScene):
         for section, number, step in items:
             lhs = step.lhs if step.lhs is not None else previous.get(section)
             previous[section] = step.rhs
-            new = formula(relation_parts(lhs, step.rel, step.rhs), width=12.5, font_size=44)
-            fit(new, 12.5, 3.6).move_to(UP * 0.3)
+            new = relation(lhs, step.rel, step.rhs, width=12.5, height=3.6).move_to(UP * 0.3)
             status = checked.result_for(section, number).status
             new_badge = status_badge(status).next_to(new, DOWN, buff=0.45)
             new_counter = caption(f"{SECTION_NAMES[section]} {number}", font_size=20, width=4).to_corner(UP + LEFT)
             new_counter.shift(DOWN * 0.8)
-            move = Write(new) if shown is None else TransformMatchingTex(shown, new)
-            extra = [FadeOut(m) for m in (badge, counter) if m is not None]
-            self.play(move, FadeIn(new_badge), FadeIn(new_counter), *extra, *self.say_animations(step.why),
-                      run_time=0.6 * per_step)
-            self.wait(0.4 * per_step)
+            move = Write(new) if shown is None else step_transform(shown, new)
+            extra = [FadeOut(m, rate_func=first_share(0.4)) for m in (badge, counter) if m is not None]
+            fade_in = {} if shown is None else {"rate_func": last_share(0.4)}
+            self.play(move, FadeIn(new_badge, **fade_in), FadeIn(new_counter, **fade_in), *extra,
+                      *self.say_animations(step.why), run_time=0.45 * per_step)
+            self.wait(0.55 * per_step)
             shown, badge, counter = new, new_badge, new_counter
         self.wait(1)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from manim import (DEGREES, DOWN, GREY_B, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn,
-                   FadeOut, GrowArrow, MathTex, NumberPlane, ValueTracker, VGroup, always_redraw, linear)
+                   FadeOut, GrowArrow, NumberPlane, ValueTracker, VGroup, always_redraw, linear)
 
-from scenes.helpers import ExplainerScene, bars, closed_form, find_step, fit, formula, signed_color
+from scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits, signed_color,
+                            tex)
 
 KEY_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6")
 
@@ -39,13 +40,13 @@ class DotProductAlignment(ExplainerScene):
         plane = NumberPlane(x_range=(-3, 3), y_range=(-3, 3), x_length=5.4, y_length=5.4,
                             background_line_style={"stroke_opacity": 0.35}).shift(LEFT * 3.6 + DOWN * 0.3)
         q_arrow = Arrow(plane.c2p(0, 0), plane.c2p(*self.query), buff=0, color=GREY_B)
-        q_label = MathTex(r"\mathbf{q}", font_size=36).next_to(q_arrow.get_end(), UP, buff=0.1)
+        q_label = tex(r"\mathbf{q}", font_size=36).move_to(plane.c2p(*(self.query * 1.2)))
         turn = ValueTracker(0.0)
         key = lambda: rotate(np.array([self.key_length, 0.0]), turn.get_value())  # noqa: E731
         k_arrow = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*key()), buff=0,
                                               color=signed_color(self.cosine(key()), 1.0)))
-        k_label = always_redraw(lambda: MathTex(r"\mathbf{k}", font_size=36)
-                                .move_to(plane.c2p(*(key() * 1.25))))
+        k_label = tex(r"\mathbf{k}", font_size=36)
+        k_label.add_updater(lambda m: m.move_to(plane.c2p(*(key() * 1.25))))
         readouts = self.readouts(geometric, key)
         self.play(Create(plane), GrowArrow(q_arrow), FadeIn(q_label), run_time=1.2)
         self.add(k_arrow, k_label)
@@ -63,17 +64,18 @@ class DotProductAlignment(ExplainerScene):
         scores = lambda: np.array([self.score(query(), k) for k in keys])  # noqa: E731
         key_arrows = VGroup(*(Arrow(plane.c2p(0, 0), plane.c2p(*k), buff=0, color=c, stroke_width=5)
                               for k, c in zip(keys, KEY_COLORS)))
-        self.remove(q_arrow, q_label)
+        self.remove(q_arrow)
         q_live = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*query()), buff=0, color=GREY_B))
+        q_label.add_updater(lambda m: m.move_to(plane.c2p(*(query() * 1.2))))
         chart_origin = RIGHT * 1.6 + DOWN * 1.9
         weight_bars = always_redraw(lambda: self.colored(bars(softmax(scores()[None, :])[0], 4.4, 3.4, top=1.0))
                                     .move_to(chart_origin, aligned_edge=DOWN + LEFT))
-        names = VGroup(*(MathTex(f"k_{{{i + 1}}}", font_size=30, color=c) for i, c in enumerate(KEY_COLORS)))
+        names = VGroup(*(tex(f"k_{{{i + 1}}}", font_size=30, color=c) for i, c in enumerate(KEY_COLORS)))
         for i, name in enumerate(names):
             name.move_to(chart_origin + RIGHT * (1.1 * i + 0.4) + DOWN * 0.3)
         _, _, definition = find_step("softmax", lambda l, r: l == "{p}_{i}" and r"\sum" in r)
         self.title(formula(sp.latex(definition.lhs) + " = " + sp.latex(definition.rhs), font_size=44))
-        self.add(q_live)
+        self.add(q_live, q_label)
         self.play(*(GrowArrow(a) for a in key_arrows), FadeIn(names), FadeIn(weight_bars), run_time=1.2)
         self.say("softmax of the scores x_j = q·k_j: the key best aligned with q gets the most weight")
         self.play(q_turn.animate.set_value(TAU), run_time=7, rate_func=linear)
@@ -99,11 +101,11 @@ class DotProductAlignment(ExplainerScene):
         """Live θ (degrees), cos θ and q·k for the turning key, stacked on the right."""
         theta = next(iter(geometric.rhs.atoms(sp.cos))).args[0]
         rows = VGroup()
-        for tex, value, scale in (
+        for text, value, scale in (
                 (sp.latex(theta) + r"\ (^\circ)", lambda: np.degrees(np.arccos(self.cosine(key()))), None),
                 (sp.latex(sp.cos(theta)), lambda: self.cosine(key()), 1.0),
                 (sp.latex(geometric.lhs), lambda: self.score(self.query, key()), self.norm(self.query) * self.key_length)):
-            label = MathTex(tex + " =", font_size=40)
+            label = tex(text + " =", font_size=40)
             readout = DecimalNumber(value(), num_decimal_places=2, font_size=40, include_sign=scale is not None)
             if scale is None:
                 readout.add_updater(lambda m, v=value: m.set_value(v()))
@@ -112,6 +114,8 @@ class DotProductAlignment(ExplainerScene):
             rows.add(VGroup(label, readout))
         for row in rows:
             row[1].next_to(row[0], RIGHT)
+        DecimalNumber(-1234567890.5, include_sign=True)  # every glyph a read-out shows, made once ...
+        light_digits()  # ... and light, since each set_value copies them
         rows.arrange(DOWN, aligned_edge=LEFT, buff=0.5).move_to(RIGHT * 3.6 + UP * 0.2)
         return fit(rows, 6.0)
 

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, ManimColor, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, MathTex, Rectangle,
-                   Scene, Square, Text, VGroup, interpolate_color)
+from manim import (DOWN, GREY_B, ManimColor, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, FadeIn, FadeOut, MathTex,
+                   Rectangle, Scene, Text, TransformMatchingTex, VGroup, interpolate_color, smooth)
 
 from explainer import registry
 from explainer.formats.latex import LATEX_REL
@@ -106,7 +106,59 @@ def relation_parts(lhs, rel: str, rhs) -> list[str]:
     return left + [LATEX_REL[rel]] + split_sqrt(sp.latex(rhs))
 
 
+def relation(lhs, rel: str, rhs, width: float = 12.5, height: float = 3.6, font_size: float = 44,
+             min_scale: float = 0.6) -> MathTex:
+    """``lhs REL rhs`` as a MathTex (parts as in :func:`relation_parts`) fitted to ``width`` × ``height``.
+
+    When one line would have to shrink below ``min_scale`` of ``font_size`` (illegible at 480p), the
+    relation and the right side move to a second line under the left side, both centred: the same
+    parts, so :func:`step_transform` still matches them with the steps before and after.
+    """
+    shown = made(MathTex, *relation_parts(lhs, rel, rhs), font_size=font_size)
+    if shown.width * min_scale > width and lhs is not None:
+        cut = len(split_sqrt(sp.latex(lhs)))
+        first, second = VGroup(*shown.submobjects[:cut]), VGroup(*shown.submobjects[cut:])
+        second.next_to(first, DOWN, buff=0.3 * font_size / 44).set_x(first.get_x())
+        shown.center()
+    return fit(shown, width, height)
+
+
+def first_share(share: float):
+    """A rate function that runs the whole animation in the first ``share`` of the time."""
+    return lambda t: smooth(min(1.0, t / share))
+
+
+def last_share(share: float):
+    """A rate function that waits, then runs the whole animation in the last ``1 − share`` of the time."""
+    return lambda t: smooth(max(0.0, (t - share) / (1 - share)))
+
+
+def step_transform(old: MathTex, new: MathTex, share: float = 0.4) -> TransformMatchingTex:
+    """``TransformMatchingTex(old, new)`` in two phases, so nothing is drawn on top of anything else:
+    the parts of ``old`` that ``new`` lacks fade out first (the first ``share`` of the time), then
+    the shared parts (matched by their tex, e.g. an isolated ``\\sqrt{d_{k}}``) slide into place
+    while the new parts fade in."""
+    animation = TransformMatchingTex(old, new)
+    for part in animation.animations:
+        part.rate_func = first_share(share) if isinstance(part, FadeOut) else last_share(share)
+    return animation
+
+
 # --- mobject builders ---------------------------------------------------------------------------
+
+def lighten(mobject):
+    """``mobject`` without the parsed SVG paths its glyphs keep after their points are built.
+
+    Manim keeps each glyph's ``svgelements`` path (``path_obj``) although it is read only once,
+    while the glyph is built; every ``copy()`` (each FadeIn, FadeOut and Transform makes some) then
+    deep-copies it, which made copying a caption about 10× slower and copying the largest part of
+    a derivation scene's render time. Nothing reads it afterwards, so it is dropped.
+    """
+    for member in mobject.get_family():
+        if getattr(member, "path_obj", None) is not None:
+            member.path_obj = None
+    return mobject
+
 
 def fit(mobject, width: float, height: float | None = None):
     """Scale ``mobject`` down (never up) to fit ``width`` × ``height``."""
@@ -117,24 +169,69 @@ def fit(mobject, width: float, height: float | None = None):
     return mobject
 
 
+def light_digits() -> None:
+    """:func:`lighten` the glyphs Manim keeps for :class:`~manim.DecimalNumber` (one per character,
+    shared by all of them, copied on every ``set_value``: a live read-out copies them every frame)."""
+    from manim.mobject.text import numbers
+
+    for glyph in numbers.string_to_mob_map.values():
+        lighten(glyph)
+
+
+_MADE: dict = {}
+
+
+def made(cls, *args, **kwargs):
+    """A copy of ``cls(*args, **kwargs)`` (a MathTex or a Text), built once per process and :func:`lighten`-ed.
+
+    Manim caches the SVG of a formula or a text on disk but parses it again for every new mobject,
+    which made building them most of a scene's construct time; a scene that shows "proved" or a
+    number twice, and ``explainer render``'s dry run (for the progress bar) followed by the real
+    run, now parse each once. Copies are cheap since the glyphs lost their parsed paths.
+    """
+    key = (cls, args, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    if key not in _MADE:
+        _MADE[key] = lighten(cls(*args, **kwargs))
+    return _MADE[key].copy()
+
+
 def formula(tex: str | list[str], width: float = 12.0, font_size: float = 40, **kwargs) -> MathTex:
     """A MathTex (one string or a list of parts) scaled to fit ``width``."""
     parts = [tex] if isinstance(tex, str) else tex
-    return fit(MathTex(*parts, font_size=font_size, **kwargs), width)
+    return fit(made(MathTex, *parts, font_size=font_size, **kwargs), width)
 
 
-def caption(text: str, width: float = 12.5, font_size: float = 24, color=WHITE, wrap: int = 90) -> Text:
-    """Words (Pango, any unicode) wrapped at ``wrap`` characters and fitted to ``width``."""
-    return fit(Text(textwrap.fill(text, wrap), font=FONT, font_size=font_size, color=color), width)
+def tex(*parts: str, **kwargs) -> MathTex:
+    """A MathTex, made once per process (:func:`made`): cheap to copy and animate."""
+    return made(MathTex, *parts, **kwargs)
+
+
+def caption(text: str, width: float = 12.5, font_size: float = 24, color=WHITE, wrap: int = 90):
+    """Words (Pango, any unicode) wrapped at ``wrap`` characters, each line centred, fitted to ``width``
+    (a Text for one line, a VGroup of lines for more)."""
+    lines = [made(Text, line, font=FONT, font_size=font_size, color=color)
+             for line in textwrap.wrap(text, wrap) or [text]]
+    if len(lines) == 1:
+        return fit(lines[0], width)
+    return fit(VGroup(*lines).arrange(DOWN, buff=0.12 * font_size / 24), width)
+
+
+def signed(value: float, digits: int = 2, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals and a true minus sign (−), never "−0.00"; ``sign`` adds "+"."""
+    text = f"{value:{'+' if sign else ''}.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def subscript(n: int) -> str:
+    """``n`` in Unicode subscript digits (``v₁₂``), for captions."""
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def number(value: float, digits: int = 2, font_size: float = 20, color=WHITE) -> Text:
     """A number formatted with ``digits`` decimals (Pango text: fast, no LaTeX run per value)."""
-    text = f"{value:.{digits}f}"
-    if float(text) == 0:
-        text = text.lstrip("-")  # no "−0.00"
-    text = text.replace("-", "−")
-    return Text(text, font=FONT, font_size=font_size, color=color)
+    return made(Text, signed(value, digits), font=FONT, font_size=font_size, color=color)
 
 
 def signed_color(value: float, scale: float):
@@ -143,24 +240,32 @@ def signed_color(value: float, scale: float):
     return interpolate_color(NEUTRAL, POSITIVE if t > 0 else NEGATIVE, abs(t))
 
 
-def heatmap(values: np.ndarray, cell: float = 0.5, scale: float | None = None, labels: bool = True,
-            digits: int = 2, font_size: float = 16) -> VGroup:
-    """A grid of squares coloured by value (rows × columns of ``values``), with the numbers inside.
+def heatmap(values: np.ndarray, cell: float | tuple[float, float] = 0.5, scale: float | None = None,
+            labels: bool = True, digits: int = 2, font_size: float = 16) -> VGroup:
+    """A grid of cells coloured by value (rows × columns of ``values``), with the numbers inside.
 
-    The result is a VGroup of rows, each a VGroup of cells; a cell is ``VGroup(square[, number])``.
+    ``cell`` is a side or ``(width, height)``. Every number is drawn at one size, the largest at
+    which the widest fits its cell (a "−0.42" is not smaller than a "0.42"). The result is a VGroup
+    of rows, each a VGroup of cells; a cell is ``VGroup(rectangle[, number])``.
     """
     values = np.atleast_2d(values)
     scale = scale or float(np.max(np.abs(values))) or 1.0
+    width, height = (cell, cell) if np.isscalar(cell) else cell
+    texts = [[number(v, digits, font_size, color="#111111") for v in row] for row in values] if labels else None
+    if texts:
+        widest = max(t.width for row in texts for t in row)
+        tallest = max(t.height for row in texts for t in row)
+        shrink = min(1.0, 0.86 * width / widest, 0.7 * height / tallest)
     rows = VGroup()
     for r, row in enumerate(values):
         cells = VGroup()
         for c, v in enumerate(row):
-            square = Square(cell, stroke_width=1, stroke_color=GREY_B, fill_opacity=1,
+            box = Rectangle(width=width, height=height, stroke_width=1, stroke_color=GREY_B, fill_opacity=1,
                             fill_color=signed_color(v, scale))
-            square.move_to(RIGHT * c * cell + DOWN * r * cell)
-            item = VGroup(square)
-            if labels:
-                item.add(fit(number(v, digits, font_size, color="#111111"), 0.85 * cell).move_to(square))
+            box.move_to(RIGHT * c * width + DOWN * r * height)
+            item = VGroup(box)
+            if texts:
+                item.add(texts[r][c].scale(shrink).move_to(box))
             cells.add(item)
         rows.add(cells)
     return rows
@@ -183,7 +288,7 @@ def bars(values, width: float = 4.0, height: float = 2.0, color=YELLOW_C, top: f
 
 def status_badge(status: str, font_size: float = 20) -> Text:
     """The check status in words, coloured (proved green, numerically yellow, assumed grey, failed red)."""
-    return Text(status, font=FONT, font_size=font_size, color=STATUS_COLORS.get(status, WHITE))
+    return made(Text, status, font=FONT, font_size=font_size, color=STATUS_COLORS.get(status, WHITE))
 
 
 class ExplainerScene(Scene):
@@ -209,8 +314,17 @@ class ExplainerScene(Scene):
         return self._swap("caption_mob", caption(text).to_edge(DOWN, buff=0.3))
 
     def _swap(self, attr: str, new) -> list:
-        from manim import FadeIn, FadeOut
-
+        """Fade the old text out, then the new one in (never both half-visible on top of each other)."""
         old = getattr(self, attr)
         setattr(self, attr, new)
-        return [FadeIn(new)] + ([FadeOut(old)] if old is not None else [])
+        if old is None:
+            return [FadeIn(new)]
+        return [FadeOut(old, rate_func=first_share(0.45)), FadeIn(new, rate_func=last_share(0.45))]
+
+    def play(self, *animations, **kwargs):
+        """``Scene.play`` after :func:`lighten` on everything shown and animated (cheap copies)."""
+        light_digits()
+        for mobject in [*self.mobjects, *(getattr(a, "mobject", None) for a in animations)]:
+            if mobject is not None and hasattr(mobject, "get_family"):
+                lighten(mobject)
+        return super().play(*animations, **kwargs)

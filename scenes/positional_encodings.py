@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Arc, Axes, Circle, Create, DashedLine, Dot, FadeIn,
-                   FadeOut, LaggedStart, Line, MathTex, VGroup)
+                   FadeOut, LaggedStart, Line, VGroup)
 
-from scenes.helpers import ExplainerScene, caption, closed_form, find_step, formula, heatmap
+from scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
+                            last_share, signed, subscript, tex)
 
 SIN_COLOR, COS_COLOR = "#e07a5f", "#81b29a"
 
@@ -60,7 +61,7 @@ class PositionalEncodingWaves(ExplainerScene):
         axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.4,
                     tips=False, axis_config={"stroke_opacity": 0.6, "include_ticks": False})
         even, odd = 2 * pair, 2 * pair + 1
-        label = MathTex(f"i = {pair}", font_size=30).next_to(axes, LEFT, buff=0.3)
+        label = tex(f"i = {pair}", font_size=30).next_to(axes, LEFT, buff=0.3)
         sin_curve = axes.plot(lambda x: self.pe(x, even), color=SIN_COLOR)
         cos_curve = axes.plot(lambda x: self.pe(x, odd), color=COS_COLOR)
         dots = VGroup(*(Dot(axes.c2p(p, self.pe(p, j)), radius=0.045, color=color)
@@ -71,7 +72,7 @@ class PositionalEncodingWaves(ExplainerScene):
         """The heatmap of PE values with position labels (rows) and dimension labels (columns)."""
         pos, dim = np.meshgrid(np.arange(self.table_positions), np.arange(self.d_model), indexing="ij")
         values = self.pe(pos, dim) * np.ones_like(pos)  # (positions, d_model)
-        grid = heatmap(values, cell=0.55, scale=1.0, digits=2, font_size=14).move_to(DOWN * 0.15)
+        grid = heatmap(values, cell=(0.7, 0.5), scale=1.0, digits=2, font_size=16).move_to(DOWN * 0.15)
         rows = VGroup(*(caption(str(p), font_size=16).next_to(grid[p][0], LEFT, buff=0.15)
                         for p in range(self.table_positions)))
         cols = VGroup(*(caption(str(j), font_size=16).next_to(grid[0][j], UP, buff=0.12)
@@ -88,8 +89,8 @@ class PositionalEncodingWaves(ExplainerScene):
         circle = Circle(radius=radius, color=GREY_B, stroke_opacity=0.6).move_to(center)
         axes = VGroup(DashedLine(center + LEFT * 2.6, center + RIGHT * 2.6, stroke_opacity=0.4),
                       DashedLine(center + DOWN * 2.6, center + UP * 2.6, stroke_opacity=0.4))
-        x_label = MathTex(f"\\operatorname{{PE}}(pos, {2 * i})", font_size=26).next_to(axes[0], RIGHT, buff=0.1)
-        y_label = MathTex(f"\\operatorname{{PE}}(pos, {2 * i + 1})", font_size=26).next_to(axes[1], UP, buff=0.1)
+        x_label = tex(f"\\operatorname{{PE}}(pos, {2 * i})", font_size=26).next_to(axes[0], RIGHT, buff=0.1)
+        y_label = tex(f"\\operatorname{{PE}}(pos, {2 * i + 1})", font_size=26).next_to(axes[1], UP, buff=0.1)
         self.say("one pair of dimensions: every step of position turns the point by the same angle")
         self.play(Create(circle), FadeIn(axes, x_label, y_label), run_time=1)
         point = lambda p: center + radius * np.array([self.pe(p, 2 * i), self.pe(p, 2 * i + 1), 0.0])  # noqa: E731
@@ -98,11 +99,14 @@ class PositionalEncodingWaves(ExplainerScene):
             dot = Dot(point(p), color=YELLOW_C, radius=0.08)
             spoke = Line(center, point(p), color=YELLOW_C, stroke_width=2)
             text = VGroup(caption(f"pos = {p}", font_size=26),
-                          caption(f"PE = ({self.pe(p, 2 * i):+.3f}, {self.pe(p, 2 * i + 1):+.3f})", font_size=24))
+                          caption(f"PE = ({signed(self.pe(p, 2 * i), 3, sign=True)}, "
+                                  f"{signed(self.pe(p, 2 * i + 1), 3, sign=True)})", font_size=24))
             text.arrange(DOWN, aligned_edge=LEFT).move_to(RIGHT * 3.8 + UP * 0.6)
-            animations = [FadeIn(dot, scale=0.5), Create(spoke), FadeIn(text)]
-            if readout is not None:
-                animations.append(FadeOut(readout))
+            animations = [FadeIn(dot, scale=0.5), Create(spoke)]
+            if readout is None:
+                animations.append(FadeIn(text))
+            else:  # the old read-out out, then the new one in
+                animations += [FadeOut(readout, rate_func=first_share(0.45)), FadeIn(text, rate_func=last_share(0.45))]
             if p:
                 a0, a1 = _angle(point(p - 1) - center), _angle(point(p) - center)
                 animations.append(Create(Arc(radius=radius * 0.35, start_angle=a0, angle=_wrap(a1 - a0),
@@ -110,8 +114,8 @@ class PositionalEncodingWaves(ExplainerScene):
             self.play(*animations, run_time=0.7)
             readout = text
         turn = abs(_wrap(_angle(point(1) - center) - _angle(point(0) - center)))
-        self.say(f"every step turns by ω_{i} = {turn:.3f} rad ({np.degrees(turn):.1f}°): "
-                 f"PE(pos + k) is PE(pos) rotated by k·ω_{i}, whatever pos is")
+        self.say(f"every step turns by ω{subscript(i)} = {turn:.3f} rad ({np.degrees(turn):.1f}°): "
+                 f"PE(pos + k) is PE(pos) turned by k·ω{subscript(i)}, whatever pos is")
         self.wait(2.5)
 
 

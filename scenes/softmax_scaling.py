@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Dot, FadeIn, FadeOut, LaggedStart, Line, MathTex,
-                   NumberLine, VGroup)
+from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Dot, FadeIn, FadeOut, LaggedStart, Line, NumberLine,
+                   VGroup)
 
-from scenes.helpers import ExplainerScene, bars, caption, closed_form, find_step, formula
+from scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula, last_share,
+                            number, signed, tex)
 
 
 class SoftmaxScaling(ExplainerScene):
@@ -21,6 +22,7 @@ class SoftmaxScaling(ExplainerScene):
     samples = 40
     n_keys = 4
     seed = 3
+    zoom = 10                 # the scaled scores are shown on an axis this many times finer
 
     def construct(self) -> None:
         rng = np.random.default_rng(self.seed)
@@ -33,13 +35,14 @@ class SoftmaxScaling(ExplainerScene):
         limit = 3 * np.sqrt(max(self.widths))
         lines = VGroup(*(NumberLine(x_range=(-limit, limit, 10), length=10, include_ticks=False,
                                     stroke_opacity=0.5) for _ in self.widths)).arrange(DOWN, buff=0.95).shift(DOWN * 0.1)
-        labels = VGroup(*(MathTex(f"d_k = {d}", font_size=28).next_to(line, LEFT, buff=0.3)
+        labels = VGroup(*(tex(f"d_k = {d}", font_size=28).next_to(line, LEFT, buff=0.3)
                           for d, line in zip(self.widths, lines)))
+        ticks = self.ticks(lines[-1], limit)
         dots = VGroup(*(VGroup(*(Dot(line.n2p(s), radius=0.05, color=YELLOW_C, fill_opacity=0.7) for s in scores[d]))
                         for d, line in zip(self.widths, lines)))
         spreads = VGroup(*(self.spread(line, np.sqrt(variance[d])) for d, line in zip(self.widths, lines)))
         self.say(f"q·k for {self.samples} random pairs of standard-normal vectors: the spread grows like √d_k")
-        self.play(FadeIn(lines), FadeIn(labels), run_time=0.8)
+        self.play(FadeIn(lines), FadeIn(labels), FadeIn(ticks), run_time=0.8)
         self.play(LaggedStart(*(FadeIn(group, lag_ratio=0.02) for group in dots), lag_ratio=0.5), run_time=3)
         self.play(FadeIn(spreads), run_time=0.8)
         self.wait(1.5)
@@ -47,13 +50,17 @@ class SoftmaxScaling(ExplainerScene):
         # --- divided by √d_k, every width has the same spread
         _, _, scaled_step = find_step("softmax-scaling", lambda l, r: r"\sqrt{d_{k}}" in l and r == "1")
         self.title(formula(sp.latex(scaled_step.lhs) + " = " + sp.latex(scaled_step.rhs), font_size=44))
-        self.say("divided by √d_k the scores have variance 1 for every width")
+        self.say(f"divided by √d_k the scores have variance 1 for every width (axis {self.zoom}× finer)")
+        fine = [NumberLine(x_range=(-limit / self.zoom, limit / self.zoom, 1), length=line.get_length(),
+                           include_ticks=False).move_to(line) for line in lines]  # positions only, not shown
         moved = [dot.animate.move_to(line.n2p(s / np.sqrt(variance[d])))
-                 for d, line in zip(self.widths, lines) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
-        new_spreads = VGroup(*(self.spread(line, 1.0) for line in lines))
-        self.play(*moved, FadeOut(spreads), FadeIn(new_spreads), run_time=2)
+                 for d, line in zip(self.widths, fine) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
+        new_spreads = VGroup(*(self.spread(line, 1.0) for line in fine))
+        new_ticks = self.ticks(fine[-1], limit / self.zoom)
+        self.play(*moved, FadeOut(spreads), FadeIn(new_spreads), FadeOut(ticks, rate_func=first_share(0.4)),
+                  FadeIn(new_ticks, rate_func=last_share(0.4)), run_time=2)
         self.wait(1.5)
-        self.play(FadeOut(lines, labels, dots, new_spreads), run_time=0.6)
+        self.play(FadeOut(lines, labels, dots, new_spreads, new_ticks), run_time=0.6)
 
         # --- softmax of unscaled scores is one-hot, and its gradient vanishes
         self.one_hot(rng)
@@ -62,6 +69,13 @@ class SoftmaxScaling(ExplainerScene):
         """``count`` values of q·k with q, k ~ N(0, I_d) (the dot-product closed form)."""
         dot = closed_form("dot-product", "dot", d=d)
         return np.array([dot(rng.normal(size=(1, d)), rng.normal(size=(1, d))) for _ in range(count)])
+
+    @staticmethod
+    def ticks(line: NumberLine, limit: float) -> VGroup:
+        """Five numbers under ``line`` (which runs from −limit to limit): −⅚·limit … ⅚·limit, rounded."""
+        step = float(f"{limit / 2.4:.1g}")  # 48 -> 20, 4.8 -> 2
+        return VGroup(*(number(v, 0, font_size=18, color=GREY_B).next_to(line.n2p(v), DOWN, buff=0.3)
+                        for v in np.arange(-2, 3) * step))
 
     @staticmethod
     def spread(line: NumberLine, sd: float) -> VGroup:
@@ -82,8 +96,8 @@ class SoftmaxScaling(ExplainerScene):
             weights, grad = softmax(x)[0], np.abs(jacobian(x)).max()
             chart = bars(weights, width=3.6, height=2.6, top=1.0)
             text = VGroup(caption(name, font_size=26),
-                          caption("scores " + ", ".join(f"{v:.1f}" for v in x[0]), font_size=20),
-                          caption("weights " + ", ".join(f"{v:.2f}" for v in weights), font_size=20),
+                          caption("scores " + ", ".join(signed(v, 1) for v in x[0]), font_size=20),
+                          caption("weights " + ", ".join(signed(v) for v in weights), font_size=20),
                           caption(f"largest |∂p/∂x| = {grad:.2g}", font_size=20))
             text.arrange(DOWN, aligned_edge=LEFT, buff=0.15)
             panels.add(VGroup(chart, text.next_to(chart, DOWN, buff=0.3, aligned_edge=LEFT)))

@@ -6,10 +6,10 @@ built-in corpus; nothing is typed in.
 from __future__ import annotations
 
 from manim import (DOWN, GREY_B, RIGHT, UP, YELLOW_C, FadeIn, FadeOut, ReplacementTransform, RoundedRectangle,
-                   SurroundingRectangle, Transform, VGroup)
+                   SurroundingRectangle, Text, VGroup)
 
 from explainer.tokenize import bpe, corpus
-from scenes.helpers import ExplainerScene, caption
+from scenes.helpers import FONT, ExplainerScene, caption, first_share, last_share, lighten
 
 PIECE_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6", "#8ecae6", "#f4a261")
 
@@ -42,26 +42,36 @@ class BpeMerges(ExplainerScene):
             self.play(FadeIn(box), run_time=0.6)
             new_pieces = self.pieces(after).move_to(UP * 0.6)
             new_vocab = self.vocab_label(merge.vocab_size, _merges(trace.merges.index(merge) + 1))
-            self.play(ReplacementTransform(pieces, new_pieces), FadeOut(box), Transform(vocab, new_vocab), run_time=1.2)
-            pieces = new_pieces
+            self.play(ReplacementTransform(pieces, new_pieces), FadeOut(box), *_swap(vocab, new_vocab), run_time=1.2)
+            pieces, vocab = new_pieces, new_vocab
             self.wait(0.8)
 
-        # --- the result
+        # --- the result: the later merges leave the word as it is
         final = steps[-1][1]
-        self.say(f"after {len(trace.merges)} merges (vocabulary {len(trace.vocab)}): "
-                 f"'{self.word}' is {len(final)} token{'s' if len(final) != 1 else ''}: {' | '.join(final)}")
+        new_vocab = self.vocab_label(len(trace.vocab), f"vocabulary after all {len(trace.merges)} merges")
+        self.say(f"the other merges do not touch '{self.word}': it ends as {len(final)} "
+                 f"token{'s' if len(final) != 1 else ''}: {' | '.join(final)}")
+        self.play(*_swap(vocab, new_vocab), run_time=1.0)
         self.wait(2.5)
 
     @staticmethod
     def pieces(tokens: tuple[str, ...]) -> VGroup:
-        """One rounded box per token with its text, side by side."""
-        boxes = VGroup()
+        """One rounded box per token with its text, side by side, every letter on one baseline.
+
+        The tokens are set as one line (Manim's Text keeps a glyph per non-space character) and cut
+        into tokens, so a "k" sits as high as an "o" whatever box it is in.
+        """
+        assert not any(c.isspace() for token in tokens for c in token), tokens
+        line = lighten(Text(" ".join(tokens), font=FONT, font_size=40))
+        boxes, start = VGroup(), 0
         for k, token in enumerate(tokens):
-            text = caption(token, font_size=40)
-            frame = RoundedRectangle(corner_radius=0.12, width=max(text.width + 0.4, 0.8), height=1.0,
+            glyphs = VGroup(*line.submobjects[start:start + len(token)])
+            start += len(token)
+            frame = RoundedRectangle(corner_radius=0.12, width=max(glyphs.width + 0.4, 0.8), height=1.0,
                                      stroke_color=GREY_B, fill_color=PIECE_COLORS[k % len(PIECE_COLORS)],
                                      fill_opacity=0.35)
-            boxes.add(VGroup(frame, text.move_to(frame)))
+            frame.move_to([glyphs.get_x(), line.get_y(), 0])
+            boxes.add(VGroup(frame, glyphs))
             boxes[-1].token = token
         return boxes.arrange(RIGHT, buff=0.15)
 
@@ -79,6 +89,10 @@ def _pair_index(tokens: list[str], left: str, right: str) -> int:
     """Where ``left, right`` first stand side by side in ``tokens``."""
     return next(k for k in range(len(tokens) - 1) if tokens[k] == left and tokens[k + 1] == right)
 
+
+def _swap(old, new) -> list:
+    """Fade ``old`` out, then ``new`` in."""
+    return [FadeOut(old, rate_func=first_share(0.45)), FadeIn(new, rate_func=last_share(0.45))]
 
 
 def _merges(count: int) -> str:

@@ -29,7 +29,8 @@ def scenes_command() -> None:
 
 @click.command("render")
 @click.argument("names", nargs=-1, metavar="SCENE...")
-@click.option("--all", "all_", is_flag=True, help="Render every scene (derivation scenes not included).")
+@click.option("--all", "all_", is_flag=True,
+              help="Render every scene (derivation scenes only when named as well).")
 @click.option("--quality", "-q", default="low", show_default=True, type=click.Choice(["low", "medium", "high", "4k"]),
               help="854×480@15, 1280×720@30, 1920×1080@60 or 3840×2160@60.")
 @click.option("--format", "-f", "fmt", default="mp4", show_default=True, type=click.Choice(["mp4", "gif", "png"]),
@@ -48,7 +49,8 @@ def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, o
     """
     from explainer.render import output_dir, render, require_tools
 
-    chosen = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] if all_ else list(names)
+    every = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] if all_ else []
+    chosen = list(dict.fromkeys([*every, *names]))  # --all plus any named (e.g. derivation:NAME), each once
     if not chosen:
         raise UsageError("name at least one scene (see 'explainer scenes') or pass --all")
     for name in chosen:  # every name, the tools and the folder are checked before anything renders

@@ -7,7 +7,7 @@ import sympy as sp
 
 pytest.importorskip("manim")
 
-from manim import MathTex, Scene, TransformMatchingTex, tempconfig  # noqa: E402
+from manim import MathTex, Scene, TransformMatchingTex, VGroup, tempconfig  # noqa: E402
 
 from scenes.helpers import closed_form, find_step, relation_parts, split_sqrt  # noqa: E402
 
@@ -50,3 +50,66 @@ def test_find_step_fills_a_chain_lhs_and_fails_loudly():
     assert r"\sum" in sp.latex(step.lhs) and sp.latex(step.rhs) == "1"
     with pytest.raises(LookupError):
         find_step("softmax", lambda l, r: False)
+
+
+def test_step_transform_fades_out_before_it_fades_in(tmp_path):
+    """The parts that go are gone before the new ones appear; √d_k is still matched and moved."""
+    from manim import FadeIn, FadeOut, Transform
+
+    from scenes.helpers import relation, step_transform
+
+    _, _, score = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
+    _, _, weight = find_step("scaled-dot-product-attention", lambda l, r: l.startswith("{a}_{i,j}"))
+    with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR"}):
+        first, second = relation(score.lhs, score.rel, score.rhs), relation(weight.lhs, weight.rel, weight.rhs)
+        animation = step_transform(first, second, share=0.4)
+        kinds = {type(a): a for a in animation.animations}
+        assert {FadeOut, FadeIn, Transform} <= set(kinds)
+        assert kinds[FadeOut].rate_func(0.4) == 1 and kinds[FadeIn].rate_func(0.4) == 0
+        assert kinds[Transform].rate_func(0.4) == 0 and kinds[Transform].rate_func(1.0) == 1
+        moved = {part.tex_string for group in kinds[Transform].mobject.submobjects for part in group.submobjects}
+        assert r"\sqrt{d_{k}}" in moved
+        scene = Scene()
+        scene.add(first)
+        scene.play(animation)
+        assert second in scene.mobjects and first not in scene.mobjects
+
+
+def test_a_relation_too_wide_for_one_legible_line_takes_two(tmp_path, glyph_dirs):
+    """A relation that one line could show only below 60 % of its size goes on two lines (the written-out
+    matrix examples of the attention derivations do): the relation and the right side under the left
+    side, larger than on one line. A short one stays on one line; both fit the width."""
+    from scenes.helpers import relation
+
+    x, y = sp.symbols("x:24"), sp.symbols("y:24")
+    with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR", **glyph_dirs}):
+        two = relation(sp.Add(*x), "=", sp.Add(*y), width=12.5, font_size=44)
+        squeezed = MathTex(sp.latex(sp.Add(*x)), "=", sp.latex(sp.Add(*y)), font_size=44)
+        one = relation(x[0] + x[1], "<=", y[0], width=12.5, font_size=44)
+    left, rel, right = two.submobjects
+    assert left.get_bottom()[1] > max(rel.get_top()[1], right.get_top()[1])  # two lines
+    assert abs(left.get_x() - VGroup(rel, right).get_x()) < 1e-6  # both centred
+    assert two.width <= 12.5 + 1e-6 and left.height > 1.5 * squeezed.scale_to_fit_width(12.5)[0].height
+    assert [p.tex_string for p in one.submobjects] == ["x_{0} + x_{1}", r"\le", "y_{0}"]
+    assert abs(one[0].get_y() - one[2].get_y()) < 0.2 and one.width < 12.5  # one line
+
+
+def test_heatmap_numbers_share_one_size(tmp_path):
+    """A negative number is as tall as a positive one (each is not squeezed into its cell on its own)."""
+    from scenes.helpers import heatmap
+
+    with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR"}):
+        grid = heatmap(np.array([[0.42, -0.42], [1.0, -0.96]]), cell=(0.7, 0.5))
+    digits = [cell[1] for row in grid for cell in row]
+    assert max(d.height for d in digits) - min(d.height for d in digits) < 0.02
+    assert all(d.width < 0.7 for d in digits)
+    assert "−" in [t.text for t in digits][1]  # a true minus sign
+
+
+def test_softmax_title_in_terms_of_scores():
+    """The attention scene writes the softmax step with s_ij (legible) instead of the full sums."""
+    from scenes.attention import in_scores
+
+    _, _, score = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
+    _, _, weight = find_step("scaled-dot-product-attention", lambda l, r: l.startswith("{a}_{i,j}") and "e^" in r)
+    assert sp.latex(in_scores(weight.rhs, score)) == r"\frac{e^{s_{ij}}}{\sum_{l=0}^{m - 1} e^{s_{il}}}"

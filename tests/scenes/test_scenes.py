@@ -1,5 +1,6 @@
 """Every scene renders at a tiny size (160×90 at 5 fps, set through Manim's config, not by cutting
-content) into a temporary folder; the video is opened with PyAV and checked frame by frame."""
+content) into a temporary folder; the video is opened with PyAV and checked frame by frame.
+Compiled formulas are kept between runs (see ``glyph_dirs`` in conftest.py)."""
 from __future__ import annotations
 
 import av
@@ -20,8 +21,14 @@ DEFAULT_DERIVATIONS = ["softmax", "attention-scores"]  # all of them under -m sl
 
 @pytest.fixture(scope="session")
 def manim_cache(tmp_path_factory):
-    """One Manim media folder for the session: compiled LaTeX is shared between the scenes."""
+    """One Manim media folder for the session (partial movies; formulas live in ``glyph_dirs``)."""
     return tmp_path_factory.mktemp("manim-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny(glyph_dirs) -> dict:
+    """Manim config for the tiny renders, with the shared formula and text caches."""
+    return {**TINY, **glyph_dirs}
 
 
 def frames_of(path) -> tuple[list[np.ndarray], float, tuple[int, int]]:
@@ -43,21 +50,21 @@ def check_video(path) -> None:
 
 
 @pytest.mark.parametrize("name", NAMED)
-def test_scene_renders(name, tmp_path, manim_cache):
-    path = render(name, output=tmp_path, cache_dir=manim_cache, caching=False, overrides=TINY)
+def test_scene_renders(name, tmp_path, manim_cache, tiny):
+    path = render(name, output=tmp_path, cache_dir=manim_cache, caching=False, overrides=tiny)
     assert path == tmp_path / f"{name}.mp4"
     check_video(path)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial or probe files left behind
 
 
 @pytest.mark.parametrize("name", DEFAULT_DERIVATIONS)
-def test_derivation_scene_renders(name, tmp_path, manim_cache):
+def test_derivation_scene_renders(name, tmp_path, manim_cache, tiny):
     check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
-                       overrides=TINY))
+                       overrides=tiny))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [e.name for e in registry.entries()])
-def test_every_derivation_scene_renders(name, tmp_path, manim_cache):
+def test_every_derivation_scene_renders(name, tmp_path, manim_cache, tiny):
     check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
-                       overrides=TINY))
+                       overrides=tiny))

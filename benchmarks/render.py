@@ -3,8 +3,8 @@
 For every scene: the first render (empty cache; with a progress callback, so the dry run that
 measures the progress bar's total counts, as in ``explainer render``) and a cached re-render, then
 a *reference* scene with no engine in it, rendered in the same run: it plays as many animations of
-the same lengths, keeps as many mobjects on screen and compiles as many distinct LaTeX strings as
-the scene did.
+the same lengths, keeps as many mobjects on screen, compiles as many distinct LaTeX strings and sets
+the same words (Pango texts) as the scene did.
 
     .venv/bin/python -m benchmarks.render                 # every scene
     .venv/bin/python -m benchmarks.render softmax-scaling derivation:softmax
@@ -35,38 +35,61 @@ from explainer.render import QUALITIES, _render_class, render
 
 @dataclass
 class Profile:
-    """What a render did: each animation's length, the most mobjects on screen, LaTeX strings compiled."""
+    """What a render did: each animation's length, the most mobjects on screen, LaTeX strings compiled,
+    the distinct words (Pango texts) shown."""
 
     durations: list[float] = field(default_factory=list)
     mobjects: int = 0
     tex: int = 0
+    texts: list[str] = field(default_factory=list)
 
 
 def recording(scene_class, profile: Profile):
-    """``scene_class`` with ``play`` noting each animation's length and the mobjects on screen."""
+    """``scene_class`` with ``play`` noting each animation's length and the mobjects on screen (in the
+    real render only, not in the dry run that measures the progress bar's total)."""
+    from manim import Text
 
     def play(self, *args, **kwargs):
         before = self.renderer.time
         scene_class.play(self, *args, **kwargs)
+        if self.renderer._original_skipping_status:  # the progress bar's dry run, not the video
+            return
         profile.durations.append(self.renderer.time - before)
         profile.mobjects = max(profile.mobjects, len(self.mobjects))
+        shown = {m.text for top in self.mobjects for m in top.get_family() if isinstance(m, Text)}
+        profile.texts += sorted(shown - set(profile.texts))
 
     return type(scene_class.__name__, (scene_class,), {"play": play})
 
 
 def reference(profile: Profile):
-    """A plain Manim scene shaped like ``profile``: same animations, mobjects and LaTeX count."""
-    from manim import DOWN, RIGHT, MathTex, Scene, Square, VGroup
+    """A plain Manim scene shaped like ``profile``: as many plays of the same lengths, as many distinct
+    formulas, the same words, as many mobjects; each item fades in once and out two plays later
+    (the rest of the screen stays still, as in the scenes)."""
+    from manim import FadeIn, FadeOut, MathTex, Scene, Square, Text, VGroup
 
     class Reference(Scene):
         def construct(self):
-            formulas = [MathTex(rf"x_{{{i}}} = \frac{{a_{{{i}}}}}{{\sqrt{{b_{{{i}}}}}}}", font_size=24)
+            formulas = [MathTex(rf"x_{{{i}}} = \frac{{a_{{{i}}}}}{{\sqrt{{b_{{{i}}}}}}}", font_size=36)
                         for i in range(profile.tex)]
-            squares = [Square(0.3, fill_opacity=0.8) for _ in range(max(profile.mobjects - len(formulas), 1))]
-            shown = VGroup(*formulas, *squares).arrange_in_grid(cols=12, buff=0.1)
-            self.add(shown)
+            words = [Text(text, font_size=24) for text in profile.texts]
+            squares = [Square(0.3, fill_opacity=0.8)
+                       for _ in range(max(profile.mobjects - len(formulas) - len(words), 1))]
+            items = [*formulas, *words, *squares]
+            plays = len(profile.durations)
+            groups = [VGroup(*items[k * len(items) // plays:(k + 1) * len(items) // plays]) for k in range(plays)]
+            for group in groups:
+                if len(group):
+                    group.arrange_in_grid(cols=2, buff=0.2)
+                    if group.width > 13:
+                        group.scale_to_fit_width(13)
             for k, seconds in enumerate(profile.durations):
-                self.play(shown.animate.shift((RIGHT if k % 2 else DOWN) * 0.05), run_time=seconds)
+                fades = [FadeIn(groups[k])] if len(groups[k]) else []
+                fades += [FadeOut(groups[k - 2])] if k >= 2 and len(groups[k - 2]) else []
+                if fades:
+                    self.play(*fades, run_time=seconds)
+                else:
+                    self.wait(seconds)
 
     return Reference
 
@@ -131,14 +154,14 @@ def main() -> None:
         return
     names = args.names or [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] + \
         ["derivation:softmax"]
-    print(f"{'':<27}{'':>18} | {'wall seconds':^33} | {'CPU seconds (process + LaTeX children)':^46}")
-    print(f"{'scene':<27}{'plays':>6}{'video':>7}{'tex':>5} |{'first':>7}{'ref':>7}{'ratio':>6}{'manim':>7}"
+    print(f"{'':<27}{'':>23} | {'wall seconds':^33} | {'CPU seconds (process + LaTeX children)':^46}")
+    print(f"{'scene':<27}{'plays':>6}{'video':>7}{'tex':>5}{'text':>5} |{'first':>7}{'ref':>7}{'ratio':>6}{'manim':>7}"
           f"{'cached':>7} |{'first':>7}{'ref':>7}{'ratio':>6}{'manim':>7}{'ref':>7}{'cached':>8}")
     with tempfile.TemporaryDirectory(prefix="explainer-bench-") as root:
         for name in names:
             r = measure(name, Path(root))
             p = r["profile"]
-            row = f"{name:<27}{len(p['durations']):>6}{sum(p['durations']):>6.1f}s{p['tex']:>5} |"
+            row = f"{name:<27}{len(p['durations']):>6}{sum(p['durations']):>6.1f}s{p['tex']:>5}{len(p['texts']):>5} |"
             for unit in ("wall", "cpu"):
                 first = r["first"][unit]
                 row += f"{first:>6.1f}s{r['ref_first'][unit]:>6.1f}s{first / r['ref_first'][unit]:>6.2f}"

@@ -144,10 +144,14 @@ def _render_class(scene_class, settings: dict) -> Path:
 
 
 def _duration(scene_class, settings: dict) -> float:
-    """Seconds of video ``scene_class`` makes, from a dry run: construct runs and every animation is
-    skipped (Manim adds its run time without drawing a frame; ``dry_run`` alone would still draw
-    them all); formulas compiled here are in the LaTeX cache for the real run."""
+    """Seconds of video ``scene_class`` makes, from a dry run: construct runs, and every ``play`` (a
+    ``wait`` too) only adds up its run time, starting no animation and drawing no frame. Formulas
+    compiled here are in the LaTeX cache for the real run, and the scenes' helpers keep the mobjects
+    they built (``scenes.helpers.made``), so the real run does not build them again."""
     from manim import config, tempconfig
+
+    def play(self, *args, **kwargs):
+        self.renderer.time += self.get_run_time(self.compile_animations(*args, **kwargs))
 
     with tempconfig({}):
         config.verbosity = settings.get("verbosity", "WARNING")  # before the file, whose reading is logged
@@ -155,7 +159,7 @@ def _duration(scene_class, settings: dict) -> float:
         for key, value in settings.items():
             setattr(config, key, value)
         config.dry_run = True
-        scene = scene_class(skip_animations=True)
+        scene = type(scene_class.__name__, (scene_class,), {"play": play})(skip_animations=True)
         scene.render()
         return float(scene.renderer.time)
 

@@ -152,11 +152,14 @@ def lighten(mobject):
     Manim keeps each glyph's ``svgelements`` path (``path_obj``) although it is read only once,
     while the glyph is built; every ``copy()`` (each FadeIn, FadeOut and Transform makes some) then
     deep-copies it, which made copying a caption about 10× slower and copying the largest part of
-    a derivation scene's render time. Nothing reads it afterwards, so it is dropped.
+    a derivation scene's render time. Nothing reads it afterwards, so it is dropped (and a Text's
+    map of SVG groups by id, likewise; a MathTex keeps its own, which ``get_part_by_tex`` reads).
     """
     for member in mobject.get_family():
         if getattr(member, "path_obj", None) is not None:
             member.path_obj = None
+        if isinstance(member, Text) and member.id_to_vgroup_dict:
+            member.id_to_vgroup_dict = {}  # the SVG's groups by id, read only while a Text is built
     return mobject
 
 

@@ -2,7 +2,6 @@
 and its CPU peak-memory measurement (the benchmark itself is not run here)."""
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -12,15 +11,14 @@ import torch
 from torch import nn
 from torch.nn.attention import sdpa_kernel
 
+from tests.files import load_file
+
 PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "attention_scaling.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("attention_scaling_benchmark", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(PATH, "attention_scaling_benchmark")
 
 
 def test_slope_of_a_power_law(bench):

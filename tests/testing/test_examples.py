@@ -1,21 +1,19 @@
 """examples/test_my_attention.py runs as part of the suite: the correct implementation passes and each of
 the three subtly wrong ones fails with a message naming what is wrong."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from explainer.testing import assert_matches_derivation
 
+from tests.files import load_file
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test_my_attention.py"
 
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("example_test_my_attention", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(EXAMPLE, "example_test_my_attention")
 
 
 def test_the_correct_implementation_passes(example):

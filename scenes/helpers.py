@@ -120,7 +120,10 @@ def relation(lhs, rel: str, rhs, width: float = 12.5, height: float = 3.6, font_
         first, second = VGroup(*shown.submobjects[:cut]), VGroup(*shown.submobjects[cut:])
         second.next_to(first, DOWN, buff=0.3 * font_size / 44).set_x(first.get_x())
         shown.center()
-    return fit(shown, width, height)
+    natural = shown.width
+    fit(shown, width, height)
+    shown.shrink = shown.width / natural  # 1 at font_size; a derivation scene elides what is too small
+    return shown
 
 
 def first_share(share: float):

@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import scenes
+from explainer import scenes
 from explainer.render import QUALITIES, _render_class, render
 
 

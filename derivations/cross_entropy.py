@@ -15,7 +15,7 @@ from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
 from explainer.registry import derivation
-from derivations.lm_head import stable_softmax
+from explainer.derivations.lm_head import stable_softmax
 
 z = sp.IndexedBase("z", real=True)
 j, y = sp.symbols("j y", integer=True, positive=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.attention import entry
+from explainer.derivations.attention import entry
 from explainer.model import Derivation, Step, Symbol, define, numeric, prove
 from explainer.notation import Named
 from explainer.registry import derivation

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.attention import TOKENS, entry, WK_EXAMPLE, WQ_EXAMPLE, WV_EXAMPLE, X_EXAMPLE
+from explainer.derivations.attention import TOKENS, entry, WK_EXAMPLE, WQ_EXAMPLE, WV_EXAMPLE, X_EXAMPLE
 from explainer.model import Derivation, Step, Symbol, define
 from explainer.registry import derivation
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.attention import TOKENS, example_qkv, row_softmax, stable_row_softmax
+from explainer.derivations.attention import TOKENS, example_qkv, row_softmax, stable_row_softmax
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
 from explainer.registry import derivation

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.attention import TOKENS, attention_matrix, row_softmax, stable_row_softmax
+from explainer.derivations.attention import TOKENS, attention_matrix, row_softmax, stable_row_softmax
 from explainer.errors import UsageError
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.registry import derivation

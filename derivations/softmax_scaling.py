@@ -19,8 +19,8 @@ from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
 from explainer.registry import derivation
-from derivations.lm_head import stable_softmax
-from derivations.softmax import softmax_forms
+from explainer.derivations.lm_head import stable_softmax
+from explainer.derivations.softmax import softmax_forms
 
 q, k = sp.IndexedBase("q", real=True), sp.IndexedBase("k", real=True)
 x, p = sp.IndexedBase("x", real=True), sp.IndexedBase("p")

@@ -93,10 +93,10 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
-    import derivations
+    from explainer import derivations
 
     for info in pkgutil.iter_modules(derivations.__path__):
-        importlib.import_module(f"derivations.{info.name}")
+        importlib.import_module(f"explainer.derivations.{info.name}")
     _loaded = True
 
 
@@ -125,7 +125,7 @@ def get(name: str) -> Entry:
 
 def _import_defining_module(name: str) -> None:
     """Import the built-in module whose source registers ``name``, if there is exactly one."""
-    import derivations
+    from explainer import derivations
 
     marker = re.compile(rf"""@derivation\(\s*["']{re.escape(name)}["']""")
     for info in pkgutil.iter_modules(derivations.__path__):
@@ -136,7 +136,7 @@ def _import_defining_module(name: str) -> None:
         except OSError:
             continue
         if found:
-            importlib.import_module(f"derivations.{info.name}")
+            importlib.import_module(f"explainer.derivations.{info.name}")
             return
 
 

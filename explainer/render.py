@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import scenes
+from explainer import scenes
 from explainer.doctor import APT, PIP, latex_tools
 from explainer.errors import MissingTool, UsageError
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import sympy as sp
 
-from derivations import model_size as ms
+from explainer.derivations import model_size as ms
 from explainer.errors import UsageError, positive_int
 from explainer.registry import unknown_message
 

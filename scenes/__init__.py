@@ -14,21 +14,21 @@ import importlib.util
 
 #: scene name -> ("module:Class", one-line description), in teaching order.
 SCENES = {
-    "bpe-merges": ("scenes.tokenization:BpeMerges",
+    "bpe-merges": ("explainer.scenes.tokenization:BpeMerges",
                    "a word split into characters, merged pair by pair as the vocabulary grows"),
-    "dot-product-alignment": ("scenes.dot_products:DotProductAlignment",
+    "dot-product-alignment": ("explainer.scenes.dot_products:DotProductAlignment",
                               "a key turning around a query: θ, cos θ and q·k live; softmax over keys; scaling"),
-    "positional-encoding-waves": ("scenes.positional_encodings:PositionalEncodingWaves",
+    "positional-encoding-waves": ("explainer.scenes.positional_encodings:PositionalEncodingWaves",
                                   "sine/cosine waves per dimension pair, the PE heatmap, the rotation view"),
-    "attention-weights": ("scenes.attention:AttentionWeights",
+    "attention-weights": ("explainer.scenes.attention:AttentionWeights",
                           "a sentence, Q K V, the QKᵀ grid, scaling, softmax row by row, the context vector"),
-    "softmax-scaling": ("scenes.softmax_scaling:SoftmaxScaling",
+    "softmax-scaling": ("explainer.scenes.softmax_scaling:SoftmaxScaling",
                         "q·k spreads as d_k grows unless divided by √d_k; unscaled softmax turns one-hot"),
-    "cross-entropy": ("scenes.cross_entropy:CrossEntropy",
+    "cross-entropy": ("explainer.scenes.cross_entropy:CrossEntropy",
                       "the −log p curve, the loss at the true token, gradient bars p − y"),
 }
 DERIVATION_PREFIX = "derivation:"
-DERIVATION_SCENE = "scenes.derivation_steps:DerivationSteps"
+DERIVATION_SCENE = "explainer.scenes.derivation_steps:DerivationSteps"
 DERIVATION_DESCRIPTION = "any registered derivation step by step, each with its justification and check status"
 
 

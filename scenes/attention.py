@@ -11,7 +11,7 @@ import sympy as sp
 from manim import (DOWN, LEFT, RIGHT, UP, YELLOW_C, FadeIn, FadeOut, LaggedStart, ReplacementTransform,
                    SurroundingRectangle, VGroup)
 
-from scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
+from explainer.scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
                             last_share, signed, subscript, tex)
 
 

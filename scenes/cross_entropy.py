@@ -10,7 +10,7 @@ import sympy as sp
 from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Axes, Create, DashedLine, Dot, FadeIn, Rectangle,
                    Transform, VGroup)
 
-from scenes.helpers import ExplainerScene, bars, caption, closed_form, find_step, formula
+from explainer.scenes.helpers import ExplainerScene, bars, caption, closed_form, find_step, formula
 
 LOSS_COLOR = "#e07a5f"
 

@@ -10,7 +10,7 @@ import re
 import sympy as sp
 from manim import DOWN, LEFT, UP, FadeIn, FadeOut, Write
 
-from scenes.helpers import (ExplainerScene, caption, derivation, first_share, last_share, relation, report,
+from explainer.scenes.helpers import (ExplainerScene, caption, derivation, first_share, last_share, relation, report,
                             status_badge, step_transform)
 
 SECTION_NAMES = {"step": "step", "result": "result", "example": "example"}

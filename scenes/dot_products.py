@@ -10,7 +10,7 @@ import sympy as sp
 from manim import (DEGREES, DOWN, GREY_B, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn,
                    FadeOut, GrowArrow, NumberPlane, ValueTracker, VGroup, always_redraw, linear)
 
-from scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits, signed_color,
+from explainer.scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits, signed_color,
                             tex)
 
 KEY_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6")

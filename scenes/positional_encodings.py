@@ -10,7 +10,7 @@ import sympy as sp
 from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Arc, Axes, Circle, Create, DashedLine, Dot, FadeIn,
                    FadeOut, LaggedStart, Line, VGroup)
 
-from scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
+from explainer.scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
                             last_share, signed, subscript, tex)
 
 SIN_COLOR, COS_COLOR = "#e07a5f", "#81b29a"

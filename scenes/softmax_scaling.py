@@ -11,7 +11,7 @@ import sympy as sp
 from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Dot, FadeIn, FadeOut, LaggedStart, Line, NumberLine,
                    VGroup)
 
-from scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula, last_share,
+from explainer.scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula, last_share,
                             number, signed, tex)
 
 

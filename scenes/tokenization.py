@@ -9,7 +9,7 @@ from manim import (DOWN, GREY_B, RIGHT, UP, YELLOW_C, FadeIn, FadeOut, Replaceme
                    SurroundingRectangle, Text, VGroup)
 
 from explainer.tokenize import bpe, corpus
-from scenes.helpers import FONT, ExplainerScene, caption, first_share, last_share, lighten
+from explainer.scenes.helpers import FONT, ExplainerScene, caption, first_share, last_share, lighten
 
 PIECE_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6", "#8ecae6", "#f4a261")
 

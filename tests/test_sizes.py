@@ -76,7 +76,7 @@ def test_report_is_consistent_and_json_ready():
 
 
 def test_derivation_example_uses_the_gpt2_small_preset():
-    from derivations.model_size import GPT2_SMALL
+    from explainer.derivations.model_size import GPT2_SMALL
 
     c = sizes.preset("gpt2-small").config
     assert {str(k): v for k, v in GPT2_SMALL.items()} == {

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-import scenes
+from explainer import scenes
 from explainer.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from derivations.attention import REVERSE, WK_EXAMPLE, WQ_EXAMPLE, WV_EXAMPLE, X_EXAMPLE, self_attention
+from explainer.derivations.attention import REVERSE, WK_EXAMPLE, WQ_EXAMPLE, WV_EXAMPLE, X_EXAMPLE, self_attention
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, PROVED, check, check_step
 from explainer.model import Step, prove

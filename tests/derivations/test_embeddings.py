@@ -6,7 +6,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from derivations.embeddings import E_EXAMPLE, VOCAB, cosine
+from explainer.derivations.embeddings import E_EXAMPLE, VOCAB, cosine
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, NUMERIC, PROVED, check, check_step
 from explainer.model import Step

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.feed_forward import largest_gelu_gap
+from explainer.derivations.feed_forward import largest_gelu_gap
 from explainer import registry
 from tests.derivations.steps import step_index as _index
 from explainer.check import FAILED, PROVED, check

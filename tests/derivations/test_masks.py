@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations.masks import masked_row
+from explainer.derivations.masks import masked_row
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, PROVED, check, check_step
 from explainer.model import Step, prove

@@ -95,7 +95,7 @@ def test_worked_example_gives_the_gpt2_small_count():
 
 
 def test_gpus_needed_rounds_up():
-    from derivations.model_size import gpus_needed
+    from explainer.derivations.model_size import gpus_needed
 
     for count in (1, 80 * 10**9 - 1, 80 * 10**9, 80 * 10**9 + 1, 2_793_668_149_248):
         assert gpus_needed(count) == -(-count // (80 * 10**9))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.multi_head import mha_forms
+from explainer.derivations.multi_head import mha_forms
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, PROVED, check, check_step
 from explainer.errors import UsageError

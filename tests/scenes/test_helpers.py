@@ -9,7 +9,7 @@ pytest.importorskip("manim")
 
 from manim import MathTex, Scene, TransformMatchingTex, VGroup, tempconfig  # noqa: E402
 
-from scenes.helpers import closed_form, derivation, find_step, relation_parts, split_sqrt  # noqa: E402
+from explainer.scenes.helpers import closed_form, derivation, find_step, relation_parts, split_sqrt  # noqa: E402
 
 
 def test_split_sqrt_isolates_every_root():
@@ -56,7 +56,7 @@ def test_step_transform_fades_out_before_it_fades_in(tmp_path):
     """The parts that go are gone before the new ones appear; √d_k is still matched and moved."""
     from manim import FadeIn, FadeOut, Transform
 
-    from scenes.helpers import relation, step_transform
+    from explainer.scenes.helpers import relation, step_transform
 
     _, _, score = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
     _, _, weight = find_step("scaled-dot-product-attention", lambda l, r: l.startswith("{a}_{i,j}"))
@@ -79,7 +79,7 @@ def test_a_relation_too_wide_for_one_legible_line_takes_two(tmp_path, glyph_dirs
     """A relation that one line could show only below 60 % of its size goes on two lines (the written-out
     matrix examples of the attention derivations do): the relation and the right side under the left
     side, larger than on one line. A short one stays on one line; both fit the width."""
-    from scenes.helpers import relation
+    from explainer.scenes.helpers import relation
 
     x, y = sp.symbols("x:24"), sp.symbols("y:24")
     with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR", **glyph_dirs}):
@@ -96,7 +96,7 @@ def test_a_relation_too_wide_for_one_legible_line_takes_two(tmp_path, glyph_dirs
 
 def test_heatmap_numbers_share_one_size(tmp_path):
     """A negative number is as tall as a positive one (each is not squeezed into its cell on its own)."""
-    from scenes.helpers import heatmap
+    from explainer.scenes.helpers import heatmap
 
     with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR"}):
         grid = heatmap(np.array([[0.42, -0.42], [1.0, -0.96]]), cell=(0.7, 0.5))
@@ -108,7 +108,7 @@ def test_heatmap_numbers_share_one_size(tmp_path):
 
 def test_softmax_title_in_terms_of_scores():
     """The attention scene writes the softmax step with s_ij (legible) instead of the full sums."""
-    from scenes.attention import in_scores
+    from explainer.scenes.attention import in_scores
 
     _, _, score = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
     _, _, weight = find_step("scaled-dot-product-attention", lambda l, r: l.startswith("{a}_{i,j}") and "e^" in r)
@@ -118,7 +118,7 @@ def test_softmax_title_in_terms_of_scores():
 def test_a_side_too_long_to_read_is_elided(tmp_path, glyph_dirs):
     """multi-head-attention step 5 (about 19,000 LaTeX characters a side, more than TeX can set) shows
     both sides as [ ⋯ ] with their shape; a short step is shown whole."""
-    from scenes.derivation_steps import LEGIBLE, legible_relation
+    from explainer.scenes.derivation_steps import LEGIBLE, legible_relation
 
     huge = next(st for sec, num, st in derivation("multi-head-attention").all_steps() if (sec, num) == ("step", 5))
     _, _, short = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)

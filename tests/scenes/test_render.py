@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-import scenes
+from explainer import scenes
 from explainer import render as rendering
 from explainer.cli import cli
 
@@ -83,7 +83,7 @@ def tiny(glyph_dirs) -> dict:
 
 def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
     pytest.importorskip("manim")
-    from scenes import dot_products
+    from explainer.scenes import dot_products
 
     def broken(self):
         raise RuntimeError("boom in the middle of a scene")
@@ -117,7 +117,7 @@ def test_bad_quality_and_format_are_usage_errors(tmp_path):
 
 
 def test_registry_resolves_names_without_manim():
-    assert scenes.resolve("attention-weights") == ("scenes.attention:AttentionWeights", None)
+    assert scenes.resolve("attention-weights") == ("explainer.scenes.attention:AttentionWeights", None)
     assert scenes.resolve("derivation:softmax") == (scenes.DERIVATION_SCENE, "softmax")
     assert scenes.slug("derivation:softmax") == "derivation-softmax"
 

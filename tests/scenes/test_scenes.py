@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-import scenes
+from explainer import scenes
 from explainer import registry
 from explainer.render import render
 

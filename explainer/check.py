@@ -96,19 +96,66 @@ class Report:
 
 
 def check(derivation: Derivation) -> Report:
-    """Check every step, the result and the worked example of ``derivation``."""
+    """Check every step, the result and the worked example of ``derivation``.
+
+    Besides each relation, two rules about how it is written: a checked step whose two sides are the
+    same as written proves nothing (:data:`VACUOUS`), and a definition that nothing later refers to is
+    not tied to the derivation (:data:`UNUSED`); both fail the step.
+    """
     start = time.perf_counter()
+    items = derivation.all_steps()
     results, previous, defs = [], {}, {}
-    for section, number, step in derivation.all_steps():
+    for k, (section, number, step) in enumerate(items):
         lhs = step.lhs if step.lhs is not None else previous.get(section)
         t0 = time.perf_counter()
         if step.check.kind == "assume" and _is_name(step.lhs):
             defs[step.lhs] = step.rhs
-        outcome = check_step(unfold(lhs, defs), replace(step, rhs=unfold(step.rhs, defs)),
-                             seed=f"{derivation.name}/{section}/{number}")
+        defs.update({name: value for name, value in step.where if _is_name(name)})
+        outcome = _written_form_problem(lhs, step, items[k + 1:])
+        if outcome is None:
+            outcome = check_step(unfold(lhs, defs), replace(step, rhs=unfold(step.rhs, defs)),
+                                 seed=f"{derivation.name}/{section}/{number}")
         results.append(StepResult(section, number, *outcome, seconds=time.perf_counter() - t0))
         previous[section] = step.rhs
     return Report(derivation.name, tuple(results), time.perf_counter() - start)
+
+
+VACUOUS = ("both sides are the same as written ({side}), so checking it proves nothing; write the side that is "
+           "meant, kept unevaluated: a named operator from explainer.operators (e.g. Softmax(x + c) = Softmax(x)), "
+           "evaluate=False, or a 'where' name for a big sub-expression")
+UNUSED = ("'{name}' is defined but no later step, result or example refers to it; use it in the step it "
+          "prepares, or remove the definition")
+
+
+def _written_form_problem(lhs, step: Step, later) -> tuple | None:
+    """``(FAILED, why, None, None)`` when ``step`` breaks a rule of the written form, else ``None``."""
+    if step.check.kind != "assume":
+        if lhs is not None and same_as_written(lhs, step.rhs):
+            return FAILED, VACUOUS.format(side=_short(lhs)), None, None
+        return None
+    if _is_name(step.lhs) and not any(_refers_to(s, step.lhs) for _, _, s in later):
+        return FAILED, UNUSED.format(name=_short(step.lhs)), None, None
+    return None
+
+
+def same_as_written(a, b) -> bool:
+    """Whether two sides are the same expression as written (structure, or the printed form)."""
+    a, b = sp.sympify(a), sp.sympify(b)
+    return a == b or sp.srepr(a) == sp.srepr(b) or sp.sstr(a) == sp.sstr(b)
+
+
+def _refers_to(step: Step, name) -> bool:
+    """Whether ``step`` (either side, or a 'where' line) mentions the defined ``name``."""
+    target = name.base if isinstance(name, sp.Indexed) else getattr(name, "func", name)
+    if isinstance(name, (sp.Symbol, sp.MatrixSymbol)):
+        target = name
+    parts = [step.lhs, step.rhs] + [e for pair in step.where for e in pair]
+    return any(p is not None and sp.sympify(p).has(target) for p in parts)
+
+
+def _short(e, width: int = 60) -> str:
+    text = sp.sstr(e)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _is_name(e) -> bool:

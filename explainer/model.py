@@ -60,19 +60,28 @@ def numeric(points: int = 24, **ranges: tuple[float, float]) -> Check:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One relation ``lhs REL rhs`` with its justification; ``lhs=None`` continues the chain."""
+    """One relation ``lhs REL rhs`` with its justification; ``lhs=None`` continues the chain.
+
+    ``where`` names sub-expressions so that a big side stays short: ``((S, Q*K.T/sqrt(d_k)),)`` prints
+    ``where S = QKᵀ/√d_k`` under the step; the checker substitutes them (and later steps may use the
+    names too).
+    """
 
     rhs: Any
     why: str
     lhs: Any = None
     rel: str = "="
     check: Check = PROVE
+    where: tuple[tuple[Any, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.rel not in RELATIONS:
             raise ValueError(f"unknown relation {self.rel!r}; use one of {RELATIONS}")
         if not self.why.strip():
             raise ValueError("every step needs a justification in words")
+        object.__setattr__(self, "where", tuple(tuple(pair) for pair in self.where))
+        if any(len(pair) != 2 for pair in self.where):
+            raise ValueError("each 'where' entry is a pair (name, expression)")
 
 
 def define(lhs: Any, rhs: Any, why: str) -> Step:

@@ -13,7 +13,7 @@ from explainer.formats.latex import latex
 from explainer.formats.plain import text
 from explainer.formats.steps import sections
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def expression(e) -> dict | None:
@@ -29,7 +29,9 @@ def step_json(line) -> dict:
         status = {"status": r.status, "detail": r.detail, "points": r.points,
                   "max_diff": r.max_diff, "seconds": round(r.seconds, 6)}
     return {"number": line.number, "lhs": expression(s.lhs), "relation": s.rel, "rhs": expression(s.rhs),
-            "justification": s.why, "check": {"kind": s.check.kind, "methods": list(s.check.methods)},
+            "justification": s.why,
+            "where": [{"name": expression(k), "value": expression(v)} for k, v in s.where],
+            "check": {"kind": s.check.kind, "methods": list(s.check.methods)},
             "status": status}
 
 

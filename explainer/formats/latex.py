@@ -86,6 +86,11 @@ def step_latex(step) -> tuple[str, str]:
     return left, f"&{LATEX_REL[step.rel]} {latex(step.rhs)}"
 
 
+def where_latex(step) -> list[str]:
+    """``S = Q K^T / \\sqrt{d_k}`` for each name of a step's ``where``."""
+    return [f"{latex(name)} = {latex(value)}" for name, value in step.where]
+
+
 def render(d, report=None) -> str:
     """The derivation as an ``align*`` block headed by comments with its title and summary."""
     parts = sections(d, report)
@@ -102,6 +107,7 @@ def render(d, report=None) -> str:
             status = status_text(line.result)
             comment = f"  % {status}" if status else ""
             rows.append((f"{left} {right} && \\text{{{escape_text(line.step.why)}}}", comment))
+            rows += [(rf"&\text{{where }} {where}", "") for where in where_latex(line.step)]
     for i, (row, comment) in enumerate(rows):
         end = r" \\" if i < len(rows) - 1 else ""
         out.append(f"  {row}{end}{comment}")

@@ -1,7 +1,7 @@
 """Markdown printer: headings, a symbols table and ``$$`` display math (docs, notebooks, GitHub)."""
 from __future__ import annotations
 
-from explainer.formats.latex import latex, step_latex
+from explainer.formats.latex import latex, step_latex, where_latex
 from explainer.formats.steps import sections, status_text
 
 
@@ -25,5 +25,6 @@ def render(d, report=None) -> str:
             status = status_text(line.result)
             tag = f" — *{status}*" if status else ""
             out += [f"{line.number}. {line.step.why}{tag}", "", f"$${left} {right.lstrip('&')}$$", ""]
+            out += [f"   where ${w}$" for w in where_latex(line.step)] + ([""] if line.step.where else [])
     out += [f"> {n}" for n in d.notes]
     return "\n".join(out).rstrip() + "\n"

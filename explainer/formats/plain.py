@@ -1,6 +1,8 @@
 """Plain-text and unicode printers (``explainer show NAME --format text|unicode``).
 
-Text uses SymPy's one-line ``sstr``; unicode uses SymPy's two-dimensional pretty printer.
+Both print formulas in two dimensions with SymPy's pretty printer: unicode with its box-drawing
+characters, text in plain ASCII (no ``Sum(``, ``Matrix([``: sums, fractions and matrices are drawn).
+A step's ``where`` names follow it on lines of their own. :func:`text` is the one-line form (JSON).
 """
 from __future__ import annotations
 
@@ -56,6 +58,11 @@ def _lines(lines, unicode: bool) -> list[str]:
         prefix = f"  {line.number:>2}. "
         body_lines = body.splitlines() or [""]
         out += [prefix + body_lines[0]] + [" " * len(prefix) + b for b in body_lines[1:]]
+        for k, (name, value) in enumerate(line.step.where):
+            head = "where " if k == 0 else "  and "
+            where = relation(name, "=", value, unicode).splitlines() or [""]
+            base = _baseline(name, value, unicode)
+            out += [" " * len(prefix) + (head if n == base else " " * len(head)) + w for n, w in enumerate(where)]
         note = line.step.why
         status = status_text(line.result)
         out += [" " * len(prefix) + w for w in textwrap.wrap(f"— {note}", WIDTH - len(prefix))]
@@ -65,11 +72,9 @@ def _lines(lines, unicode: bool) -> list[str]:
 
 
 def relation(lhs, rel: str, rhs, unicode: bool) -> str:
-    """``lhs rel rhs`` (or ``rel rhs`` for a chain link) as one or more lines."""
-    if not unicode:
-        left = f"{_expr(lhs, False)} " if lhs is not None else "    "
-        return f"{left}{rel} {_expr(rhs, False)}"
-    printer = PrettyPrinter({"use_unicode": True, "wrap_line": False})
+    """``lhs rel rhs`` (or ``rel rhs`` for a chain link) as one or more lines, drawn in two dimensions
+    (unicode, or plain ASCII when ``unicode`` is false)."""
+    printer = PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
     right = printer._print(sp.sympify(rhs))
     op = prettyForm(f" {rel} ")
     form = prettyForm(*op.right(right)) if lhs is None else prettyForm(*printer._print(sp.sympify(lhs)).right(op, right))
@@ -90,6 +95,13 @@ class _StrPrinter(StrPrinter):
 def text(e) -> str:
     """``e`` on one line, as SymPy's ``sstr`` prints it (compound names parenthesised)."""
     return _StrPrinter().doprint(e)
+
+
+def _baseline(name, value, unicode: bool) -> int:
+    """The line of ``name = value`` (as drawn) that carries the ``=``."""
+    printer = PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
+    forms = [printer._print(sp.sympify(e)) for e in (name, value)]
+    return max(f.baseline for f in forms)
 
 
 def _expr(e, unicode: bool) -> str:

@@ -202,29 +202,47 @@ def check_step(lhs, step: Step, seed: str = "") -> tuple:
 
 
 def difference(lhs, rhs):
-    """``lhs - rhs`` as an explicit matrix for matrix expressions, else a scalar expression."""
-    d = sp.sympify(lhs) - sp.sympify(rhs)
-    if isinstance(d, sp.MatrixExpr) and not isinstance(d, sp.MatrixBase):
-        if all(sp.sympify(dim).is_number for dim in d.shape):
-            d = d.as_explicit()
-    return d
+    """``lhs - rhs``: an explicit matrix for matrix expressions of concrete shape, else a scalar
+    expression. Named operators stay as written (the ``doit`` method expands them)."""
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    if not (has_operators(lhs) or has_operators(rhs)):
+        return _explicit(lhs - rhs)
+    if isinstance(lhs, sp.MatrixExpr):  # kept unevaluated: explicit matrices would multiply out at once
+        return sp.MatAdd(lhs, sp.MatMul(-1, rhs, evaluate=False), evaluate=False)
+    return sp.Add(lhs, sp.Mul(-1, rhs, evaluate=False), evaluate=False)
+
+
+def has_operators(e) -> bool:
+    """Whether ``e`` contains a named operator (:mod:`explainer.operators`) still to be expanded."""
+    from explainer.operators import MatrixOperator, ScalarOperator
+
+    return bool(sp.sympify(e).atoms(MatrixOperator, ScalarOperator)) if isinstance(e, sp.Basic) else False
 
 
 def _entries(d) -> list:
     return list(d) if isinstance(d, sp.MatrixBase) else [d]
 
 
+def _apply(name: str, d):
+    """Rewrite ``d`` with method ``name``, entry by entry for an explicit matrix."""
+    if isinstance(d, sp.MatrixBase):
+        return d.applyfunc(METHODS[name])
+    return _explicit(METHODS[name](d))
+
+
 def _prove(lhs, step: Step) -> str | None:
-    """The chain of rewrites that proves the step, or ``None`` if SymPy cannot decide it."""
+    """The chain of rewrites that proves the step, or ``None`` if SymPy cannot decide it. Named operators
+    are expanded first (``doit``), and the report says so."""
     d = difference(lhs, step.rhs)
     if step.rel in ("<", "<="):
         d = -d
     methods = step.check.methods or DEFAULT_METHODS
-    entries = _entries(d)
+    if has_operators(d) and methods[0] != "doit":
+        methods = ("doit",) + methods
     for i, name in enumerate(("as stated",) + methods):
         if i:
-            entries = [METHODS[name](e) for e in entries]
-        if all(_decided(e, step.rel) for e in entries):
+            d = _apply(name, d)
+        if not has_operators(d) and all(_decided(e, step.rel) for e in _entries(d)):
             used = " → ".join(methods[:i]) if i else "directly"
             return f"SymPy: {used}"
     return None

@@ -46,10 +46,19 @@ def list_command(topic: str | None, as_json: bool, modules) -> None:
                 click.echo(f"  {e.name:<{width}}{e.title}")
 
 
+def terminal_format() -> str:
+    """``unicode`` when standard output is a terminal that can show it, else ``text`` (pipes, files)."""
+    import sys
+
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return "unicode" if sys.stdout.isatty() and encoding == "utf8" else "text"
+
+
 @click.command("show")
 @click.argument("name")
-@click.option("--format", "-f", "fmt", default="text", show_default=True,
-              type=click.Choice(["text", "unicode", "latex", "markdown", "json"]), help="Output format.")
+@click.option("--format", "-f", "fmt", default=None,
+              type=click.Choice(["text", "unicode", "latex", "markdown", "json"]),
+              help="Output format. Default: unicode on a UTF-8 terminal, else text (2-D ASCII).")
 @click.option("--check/--no-check", default=True, show_default=True, help="Check every step and print its status.")
 @module_option
 def show_command(name: str, fmt: str, check: bool, modules) -> None:
@@ -70,7 +79,7 @@ def show_command(name: str, fmt: str, check: bool, modules) -> None:
     load_modules(modules)
     d = registry.build(name)
     report = cached_check(d)[0] if check else None
-    click.echo(render(d, fmt, report), nl=False)
+    click.echo(render(d, fmt or terminal_format(), report), nl=False)
     if report is not None and not report.ok:
         failed = ", ".join(r.label for r in report.failures)
         click.echo(f"error: {name}: {failed} failed", err=True)

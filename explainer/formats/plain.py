@@ -10,6 +10,7 @@ import textwrap
 
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
 
@@ -30,17 +31,20 @@ def render(d, report=None, unicode: bool = False) -> str:
         out.append("Symbols")
         for s in d.symbols:
             shape = f"  [{s.shape}]" if s.shape else ""
-            out.append(f"  {_expr(s.symbol, False):<12} {s.meaning}{shape}")
+            out += textwrap.wrap(f"{_expr(s.symbol, False):<12} {s.meaning}{shape}", WIDTH,
+                                 initial_indent="  ", subsequent_indent=" " * 15)
         out.append("")
     if d.assumptions:
-        out += ["Assumptions"] + [f"  - {a}" for a in d.assumptions] + [""]
+        out.append("Assumptions")
+        out += [w for a in d.assumptions for w in textwrap.wrap(a, WIDTH, initial_indent="  - ", subsequent_indent="    ")]
+        out.append("")
     parts = sections(d, report)
     out += ["Steps"] + _lines(parts["step"], unicode) + [""]
     out += ["Result"] + _lines(parts["result"], unicode) + [""]
     if parts["example"]:
         out += [f"Worked example{': ' + d.example_title if d.example_title else ''}"]
         out += _lines(parts["example"], unicode) + [""]
-    out += [f"Note: {n}" for n in d.notes]
+    out += [w for n in d.notes for w in textwrap.wrap(f"Note: {n}", WIDTH, subsequent_indent="      ")]
     if report is not None:
         counts = {}
         for r in report.results:
@@ -71,10 +75,16 @@ def _lines(lines, unicode: bool) -> list[str]:
     return out
 
 
+def _pretty_printer(unicode: bool):
+    """SymPy's 2-D printer; its glyph tables follow a global switch, set here for this printer's use."""
+    pretty_use_unicode(unicode)
+    return PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
+
+
 def relation(lhs, rel: str, rhs, unicode: bool) -> str:
     """``lhs rel rhs`` (or ``rel rhs`` for a chain link) as one or more lines, drawn in two dimensions
     (unicode, or plain ASCII when ``unicode`` is false)."""
-    printer = PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
+    printer = _pretty_printer(unicode)
     right = printer._print(sp.sympify(rhs))
     op = prettyForm(f" {rel} ")
     form = prettyForm(*op.right(right)) if lhs is None else prettyForm(*printer._print(sp.sympify(lhs)).right(op, right))
@@ -99,7 +109,7 @@ def text(e) -> str:
 
 def _baseline(name, value, unicode: bool) -> int:
     """The line of ``name = value`` (as drawn) that carries the ``=``."""
-    printer = PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
+    printer = _pretty_printer(unicode)
     forms = [printer._print(sp.sympify(e)) for e in (name, value)]
     return max(f.baseline for f in forms)
 

@@ -34,6 +34,7 @@ COURSE = (
     "attention-scores", "softmax", "softmax-scaling", "scaled-dot-product-attention", "attention-masks",
     "multi-head-attention", "permutation-equivariance", "residual-layernorm", "feed-forward",
     "lm-head", "cross-entropy", "masked-language-modeling", "parameter-count", "attention-cost",
+    "pre-vs-post-layernorm", "online-softmax", "training-flops", "distillation",
 )
 _COURSE_ORDER = {name: i for i, name in enumerate(COURSE)}
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -55,11 +55,16 @@ def test_show_latex_softmax_is_all_proved_or_assumed(runner):
     assert comments and all(c.startswith(("proved", "assumed")) for c in comments)
 
 
-@pytest.mark.parametrize("args", [["show", "nosuch"], ["show", "softmx"], ["check", "nosuch"]])
+@pytest.mark.parametrize("args", [["show", "sofmax"], ["show", "softmx"], ["check", "dot-prodcut"]])
 def test_unknown_name_exits_2_with_suggestions(runner, args):
     result = runner.invoke(cli, args)
     assert result.exit_code == 2 and "did you mean:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_unknown_name_with_nothing_close_gets_no_suggestion(runner):
+    result = runner.invoke(cli, ["show", "nosuch"])
+    assert result.exit_code == 2 and "did you mean" not in result.output and "explainer list" in result.output
 
 
 def test_unknown_command_suggests(runner):
@@ -110,6 +115,6 @@ def test_real_subprocess(broken_module):
     bad = subprocess.run([sys.executable, "-m", "explainer", "check", "--module", broken_module, "broken-sign"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "FAILED broken-sign step 2" in bad.stderr
-    unknown = subprocess.run([sys.executable, "-m", "explainer", "show", "nosuch"],
+    unknown = subprocess.run([sys.executable, "-m", "explainer", "show", "softmx"],
                              capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr and "did you mean" in unknown.stderr

@@ -21,7 +21,7 @@ from explainer.registry import derivation
 
 f = sp.IndexedBase("f", positive=True)
 n = sp.IndexedBase("n", nonnegative=True)
-ell = sp.IndexedBase("ell", positive=True)
+ell = sp.IndexedBase(Named("ℓ", r"\ell", positive=True))
 w = sp.Symbol("w", integer=True, positive=True)
 W = sp.Symbol("W", integer=True, positive=True)
 D = sp.Symbol("d", integer=True, positive=True)
@@ -36,13 +36,18 @@ def _minus(a: int, b: int):
     return sp.Add(sp.Integer(a), -sp.UnevaluatedExpr(sp.Integer(b)), evaluate=False)
 
 
+def _score(merge):
+    """WordPiece's ``count / (freq(a)·freq(b))`` for one merge, printed as written (not reduced)."""
+    product = sp.Mul(sp.Integer(merge.left_freq), sp.Integer(merge.right_freq), evaluate=False)
+    return sp.Mul(sp.Integer(merge.count), sp.Pow(product, -1, evaluate=False), evaluate=False)
+
+
 def _pair_occurrences(pieces, pair) -> int:
     """How often ``pair`` stands side by side in ``pieces`` (overlaps included, as trainers count)."""
     return sum(1 for p in zip(pieces, pieces[1:]) if p == pair)
 
 
-@derivation("tokenization", "Tokenization: counting merges, scoring pairs, and the vocabulary–length trade-off",
-            "tokenization")
+@derivation("tokenization", "Tokenization: counting merges, scoring pairs, vocabulary vs length", "tokenization")
 def tokenization() -> Derivation:
     count = Named("count(a,b)", r"\operatorname{count}(a,b)", nonnegative=True)
     L, L1 = Named("L", "L", positive=True), Named("L'", "L'", positive=True)
@@ -64,7 +69,7 @@ def tokenization() -> Derivation:
                "WordPiece's score: the pair's count c divided by how often each part occurs on its own"),
         Step(lhs=c / (2 * fa * fb), rhs=score / 2, why="a part twice as common halves the score: common parts meet by chance",
              check=prove("cancel")),
-        Step(lhs=(fa - g) / (fa * fb), rel="<=", rhs=1 / fb,
+        Step(lhs=score, rel="<=", rhs=1 / fb, where=((c, fa - g),),
              why="every occurrence of the pair uses an occurrence of a, so c = freq(a) − g with g ≥ 0: "
                  "the score is at most 1/freq(b), reached when a never appears without b",
              check=prove("together", "cancel")),
@@ -96,8 +101,7 @@ def tokenization() -> Derivation:
         result=Step(lhs=L1, rhs=L - count, why="a merge adds one token to the vocabulary and removes count(a, b) "
                                                 "tokens from the corpus", check=prove("sums", "expand")),
         example=_toy_example() + _builtin_example(),
-        example_title=("Sennrich et al.'s toy corpus (low ×5, lower ×2, newest ×6, widest ×3), then the built-in "
-                       "corpus: characters vs subwords vs words"),
+        example_title=("Sennrich et al.'s toy corpus, then the built-in one: characters vs subwords vs words"),
         notes=("Counts, merges and vocabularies equal those of Hugging Face tokenizers' BpeTrainer (and, with "
                "score='count', its WordPieceTrainer, which merges by count, not by this score).",
                "The length step holds for a ≠ b; for a = a, overlapping occurrences count more than fit "
@@ -115,6 +119,7 @@ def _toy_example() -> tuple[Step, ...]:
     pair = (first.left, first.right)
     terms = [sp.Mul(times, _pair_occurrences(tuple(word), pair), evaluate=False)
              for word, times in TOY.items() if _pair_occurrences(tuple(word), pair)]
+    corpus_text = ", ".join(f"{word} ×{times}" for word, times in TOY.items())
     holders = ", ".join(f"{word} ×{times}" for word, times in TOY.items() if _pair_occurrences(tuple(word), pair))
     chars = sum(times * len(word) for word, times in TOY.items())
     after = sum(times * len(trace.splits(word)[1]) for word, times in TOY.items())
@@ -123,13 +128,12 @@ def _toy_example() -> tuple[Step, ...]:
     best, frequent = by_score.merges[0], by_count.merges[0]
     return (
         Step(lhs=sp.Add(*terms, evaluate=False), rhs=sp.Integer(first.count),
-             why=f"count({first.left}, {first.right}): the words holding the pair are {holders}; the trainer's "
+             why=f"corpus {corpus_text}; count({first.left}, {first.right}): the words holding the pair are "
+                 f"{holders}; the trainer's "
                  f"count is {first.count}, the largest, so {first.left} + {first.right} → {first.token} is merge 1"),
         Step(lhs=_minus(chars, first.count), rhs=sp.Integer(after),
              why=f"{chars} characters before; re-splitting every word after merge 1 gives {after} tokens"),
-        Step(lhs=sp.Rational(best.count, best.left_freq * best.right_freq),
-             rel=">" if best.score > frequent.score else ">=",
-             rhs=sp.Rational(frequent.count, frequent.left_freq * frequent.right_freq),
+        Step(lhs=_score(best), rel=">" if best.score > frequent.score else ">=", rhs=_score(frequent),
              why=f"WordPiece: {best.left} + {best.right} scores {best.count}/({best.left_freq}·{best.right_freq}), "
                  f"the most frequent pair {frequent.left} + {frequent.right} (count {frequent.count}) only "
                  f"{frequent.count}/({frequent.left_freq}·{frequent.right_freq}): the rule picks {best.token} first"),

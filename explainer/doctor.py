@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import platform
+import shlex
 import shutil
+import sys
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 APT = "sudo apt-get install --no-install-recommends"
-PIP = ".venv/bin/pip install"
+PIP = f"{shlex.quote(sys.executable)} -m pip install"  # the interpreter running explainer, from any folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +31,16 @@ def version(package: str) -> str | None:
         return None
 
 
+def nvidia_driver() -> bool:
+    """Whether an NVIDIA driver is loaded (without it no CUDA device can exist)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
 def cuda_device() -> str | None:
-    """The name of CUDA device 0, or None (imports torch: only call it when torch is installed)."""
+    """The name of CUDA device 0, or None. Imports torch (seconds) only where an NVIDIA driver is
+    loaded: only call it when torch is installed."""
+    if not nvidia_driver():
+        return None
     import torch
 
     if not torch.cuda.is_available():

@@ -18,7 +18,8 @@ TORCH_INSTALL = "pip install 'transformer-math-explainer[torch]'  (or: pip insta
               type=click.Choice(["float64", "float32", "float16", "bfloat16"]), help="dtype of the reference run.")
 @click.option("--size", default="tiny", show_default=True, type=click.Choice(["tiny", "small", "large"]),
               help="Model preset (tiny for CI, large for a GPU).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of parameters, batch and samples.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of parameters, batch and samples (0 … 2^32 − 1).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the same rows).")
 @module_option
 def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, size: str, seed: int,
@@ -65,6 +66,6 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
         header = (f"device: {meta['device']} ({'chosen by --device auto' if device == 'auto' else 'as asked'}), "
                   f"dtype {dtype}, size {size}, seed {seed}, torch {torch.__version__}")
         click.echo(engine.table(results, header), nl=False)
-        click.echo(f"{len(chosen)} derivations in {seconds:.1f} s")
+        click.echo(f"{len(chosen)} derivation{'' if len(chosen) == 1 else 's'} in {seconds:.1f} s")
     if not engine.ok(results):
         raise click.exceptions.Exit(1)

@@ -13,6 +13,7 @@ import sympy as sp
 
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
+from explainer.operators import Softmax
 from explainer.registry import derivation
 
 x = sp.IndexedBase("x", real=True)
@@ -24,6 +25,13 @@ n = sp.Symbol("n", integer=True, positive=True)
 def softmax_i(scores, index=i):
     """``exp(x_i) / Σ_j exp(x_j)`` for an indexed family of scores."""
     return sp.exp(scores(index)) / sp.Sum(sp.exp(scores(j)), (j, 1, n))
+
+
+class Ones(sp.OneMatrix):
+    """The all-ones row ``𝟙`` (bold 1 in LaTeX): ``x + c·𝟙`` adds ``c`` to every score."""
+
+    def _latex(self, printer) -> str:
+        return r"\mathbf{1}"
 
 
 def _fraction(num, den):
@@ -38,6 +46,7 @@ def softmax() -> Derivation:
     T = sp.Symbol("T", positive=True)
     delta = sp.Symbol("delta", positive=True)
     x1, x2 = sp.symbols("x_1 x_2", real=True)
+    row = sp.MatrixSymbol("x", 1, 3)
     steps = (
         define(p[i], softmax_i(lambda t: x[t]), "definition: exponentiate each score, divide by the total"),
         Step(lhs=p[i], rel=">", rhs=0, why="each weight is positive: exp is positive and so is a sum of exps"),
@@ -50,6 +59,9 @@ def softmax() -> Derivation:
              why="adding a constant c to every score: exp(xᵢ + c) = e^c exp(xᵢ), and e^c leaves the sum",
              check=prove("sums")),
         Step(rhs=p[i], why="e^c cancels: softmax is invariant to a shift of all scores", check=prove("sums", "cancel")),
+        Step(lhs=Softmax(sp.MatAdd(row, sp.MatMul(c, Ones(1, 3), evaluate=False), evaluate=False)), rhs=Softmax(row),
+             why="the same in vector form, for a row x of 3 scores (𝟙 is the all-ones row)",
+             check=prove("doit", "expand", "sums", "cancel")),
         Step(lhs=p[i], rhs=softmax_i(lambda t: x[t] - m),
              why="take c = −m with m = maxⱼ xⱼ: the stable form, every exponent xⱼ − m ≤ 0 so nothing overflows",
              check=prove("sums", "cancel")),
@@ -60,15 +72,7 @@ def softmax() -> Derivation:
         Step(lhs=sp.Limit(1 / (1 + sp.exp(-delta / T)), T, 0, "+"), rhs=sp.Integer(1),
              why="T → 0⁺ with x₁ − x₂ = δ > 0: the larger score takes all the weight (argmax, one-hot)"),
     )
-    scores = sp.ImmutableMatrix([[2, 1, 0]])
-    weights = [sp.exp(v) / sum(sp.exp(w) for w in scores) for v in scores]
-    total = sp.Add(*weights, evaluate=False)
-    example = tuple(define(sp.Symbol(f"p_{t + 1}"), w, f"score {scores[t]}: weight ≈ {sp.N(w, 4)}")
-                    for t, w in enumerate(weights)) + (
-        Step(lhs=total, rhs=sp.Integer(1), why="the three weights sum to 1", check=prove("cancel")),
-        Step(lhs=sp.exp(scores[0] - 2) / sum(sp.exp(w - 2) for w in scores), rhs=weights[0],
-             why="subtracting the largest score 2 first gives the same first weight", check=prove("cancel")),
-    )
+    example = _example(sp.ImmutableMatrix([[2, 1, 0]]))
     return Derivation(
         summary=("Softmax turns a row of raw scores into attention weights: exponentiate each score and divide "
                  "by the total. The weights are positive and sum to 1, so each output of attention is a weighted "
@@ -89,6 +93,22 @@ def softmax() -> Derivation:
         example=example,
         example_title="three scores (2, 1, 0)",
         closed_forms=softmax_forms,
+    )
+
+
+def _example(scores: sp.ImmutableMatrix) -> tuple:
+    """Softmax of one row of integer ``scores``: the weights by name, their sum, and the shifted row."""
+    exps = [sp.exp(v) for v in scores]
+    names = [sp.Symbol(f"p_{t + 1}", positive=True) for t in range(len(exps))]
+    shifted = scores - max(scores) * sp.ones(1, len(exps))
+    return tuple(define(name, e / sp.Add(*exps), f"score {v}: exp({v}) over the total, ≈ {sp.N(e / sum(exps), 4)}")
+                 for name, e, v in zip(names, exps, scores)) + (
+        Step(lhs=Softmax(scores), rhs=sp.ImmutableMatrix([names]), why="so softmax maps the row to these weights",
+             check=prove("doit", "cancel")),
+        Step(lhs=sp.Add(*names, evaluate=False), rhs=sp.Integer(1), why="the weights sum to 1", check=prove("cancel")),
+        Step(lhs=Softmax(shifted), rhs=Softmax(scores),
+             why=f"subtracting the largest score {max(scores)} first (the stable form) gives the same weights",
+             check=prove("doit", "cancel")),
     )
 
 

@@ -41,3 +41,26 @@ def test_a_wrong_shift_rule_fails():
     lhs = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j] + c), (j, 1, n))
     wrong = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j]), (j, 1, n))  # forgot to shift the denominator
     assert check_step(lhs, Step(rhs=wrong, why="wrong"), seed="t")[0] == "failed"
+
+
+def test_the_vector_form_reads_softmax_of_a_shifted_row_and_a_scaled_row_fails():
+    from explainer.derivations.softmax import Ones
+    from explainer.operators import Softmax
+
+    x = sp.MatrixSymbol("x", 1, 3)
+    c = sp.Symbol("c", real=True)
+    shifted = Softmax(sp.MatAdd(x, sp.MatMul(c, Ones(1, 3), evaluate=False), evaluate=False))
+    assert sp.pretty(shifted) == "softmax(x + c⋅𝟙)"
+    assert check_step(shifted, Step(rhs=Softmax(x), why="shift"), seed="v")[0] == PROVED
+    scaled = Softmax(sp.MatMul(2, x))  # temperature 1/2 is not a shift
+    assert check_step(scaled, Step(rhs=Softmax(x), why="wrong"), seed="v")[0] == "failed"
+
+
+def test_a_wrong_weight_in_the_example_fails_the_step_that_uses_it():
+    import dataclasses
+
+    d = registry.build("softmax")
+    first = d.example[0]
+    wrong = dataclasses.replace(first, rhs=first.rhs * sp.exp(sp.Rational(1, 1000)))
+    report = check(dataclasses.replace(d, example=(wrong,) + d.example[1:]))
+    assert [r.label for r in report.failures] == ["example 4", "example 5"]

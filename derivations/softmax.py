@@ -60,7 +60,7 @@ def softmax() -> Derivation:
              check=prove("sums")),
         Step(rhs=p[i], why="e^c cancels: softmax is invariant to a shift of all scores", check=prove("sums", "cancel")),
         Step(lhs=Softmax(sp.MatAdd(row, sp.MatMul(c, Ones(1, 3), evaluate=False), evaluate=False)), rhs=Softmax(row),
-             why="the same in vector form, for a row x of 3 scores (𝟙 is the all-ones row)",
+             why="the same in vector form, for a row x of 3 scores (the bold 1 is the all-ones row)",
              check=prove("doit", "expand", "sums", "cancel")),
         Step(lhs=p[i], rhs=softmax_i(lambda t: x[t] - m),
              why="take c = −m with m = maxⱼ xⱼ: the stable form, every exponent xⱼ − m ≤ 0 so nothing overflows",

@@ -72,3 +72,27 @@ def test_a_residual_jacobian_without_the_identity_fails():
     W = sp.MatrixSymbol("W", 3, 3)
     broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=W.as_explicit()),) + d.steps[n + 1:])
     assert check(broken).result_for("step", n + 1).status == FAILED
+
+
+def test_an_offset_on_one_entry_only_is_not_forgotten():
+    d = registry.build(NAME)
+    n = _index(d, "changes nothing")
+    ln_x_plus_offset = d.steps[n].lhs
+    x_plus_offset = ln_x_plus_offset.args[0]
+    one_entry = sp.ImmutableMatrix([[1, 0, 0, 0]]) * sp.Symbol("c", real=True)
+    x = next(a for a in x_plus_offset.args if isinstance(a, sp.MatrixSymbol))
+    shifted = replace(d.steps[n], lhs=ln_x_plus_offset.func(x + one_entry, *ln_x_plus_offset.args[1:]))
+    report = check(replace(d, steps=d.steps[:n] + (shifted,) + d.steps[n + 1:]))
+    assert report.result_for("step", n + 1).status == FAILED
+
+
+def test_the_affine_step_ties_the_closed_form_to_the_written_one():
+    d = registry.build(NAME)
+    n = _index(d, "learned affine part")
+    lhs, rhs = d.steps[n].lhs, d.steps[n].rhs  # LayerNorm(x, γ, β, ε) = γ ⊙ LN(x, ε) + β
+    x, gamma, beta, eps = lhs.args
+    args, row = d.closed_forms(4)["layer_norm"]
+    assert sp.simplify(lhs.doit() - row.xreplace(dict(zip(args, (x, gamma, beta, eps))))) == sp.zeros(1, 4)
+    wrong = replace(d.steps[n], rhs=sp.MatAdd(rhs, beta))  # β added twice
+    report = check(replace(d, steps=d.steps[:n] + (wrong,) + d.steps[n + 1:]))
+    assert report.result_for("step", n + 1).status == FAILED

@@ -7,11 +7,14 @@ name first and then renamed, so a failed render never leaves a half-written file
 """
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -51,13 +54,92 @@ def output_dir(path: str | os.PathLike) -> Path:
 
 def default_cache_dir() -> Path:
     """Where Manim keeps partial movies and compiled LaTeX between runs: ``manim/`` in the explainer's
-    cache folder (:func:`explainer.cache.directory`), a fresh temporary folder when caching is off."""
+    cache folder (:func:`explainer.cache.directory`), a fresh temporary folder when caching is off (the
+    caller removes it; :func:`render` does)."""
     from explainer.cache import directory
 
     folder = directory()
     return folder / "manim" if folder else Path(tempfile.mkdtemp(prefix="explainer-manim-"))
 
 
+def _guarded(render_scene: Callable[..., Path]) -> Callable[..., Path]:
+    """``render`` made safe to run twice at once and to fail clearly.
+
+    Renders sharing a cache folder take turns (a lock file there: Manim's LaTeX and partial-movie
+    files are not written atomically, and it deletes other files of its LaTeX folder), renders into
+    one output folder take turns too (a lock on the folder), a render without a cache works in a
+    private temporary folder that is removed afterwards, a cache folder or an output path that cannot
+    be used is a :class:`UsageError` saying what to do, and a failed LaTeX run is one too (its error line
+    and ``explainer doctor``) instead of Manim's exception.
+    """
+
+    @functools.wraps(render_scene)
+    def render(name: str, *, fmt: str = "mp4", output: str | os.PathLike = "media",
+               cache_dir: str | os.PathLike | None = None, **options) -> Path:
+        from explainer.cache import directory
+
+        target = Path(output) / f"{scenes.slug(name)}.{fmt}"
+        if target.is_dir():
+            raise UsageError(f"cannot write {str(target)!r}: a folder of that name is in the way; remove it or "
+                             "choose another --output")
+        private = cache_dir is None and directory() is None
+        media = Path(tempfile.mkdtemp(prefix="explainer-manim-")) if private else Path(cache_dir or default_cache_dir())
+        try:
+            with _taking_turns(media, private), _taking_turns(output_dir(output), True), _latex_errors(media):
+                return render_scene(name, fmt=fmt, output=output, cache_dir=media, **options)
+        finally:
+            if private:
+                shutil.rmtree(media, ignore_errors=True)
+
+    return render
+
+
+@contextmanager
+def _taking_turns(folder: Path, is_output: bool):
+    """Hold an exclusive lock on ``folder`` (an output folder itself; a cache folder through its
+    ``.lock`` file, created with the folder) until the block ends; other renders wait for it."""
+    try:
+        if is_output:
+            fd = os.open(folder, os.O_RDONLY)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot use the render cache {str(folder)!r} ({exc.strerror or exc}); set "
+                         "EXPLAINER_CACHE_DIR to a writable folder, or EXPLAINER_CACHE_DIR=off to render "
+                         "without a cache") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def _latex_errors(media: Path):
+    """Turn Manim's exception for a failed LaTeX run into a :class:`UsageError` with the log's error line."""
+    import traceback
+
+    try:
+        yield
+    except Exception as exc:  # raised while Manim ran LaTeX (or read its log), or something else
+        if not any(f.filename.endswith("tex_file_writing.py") for f in traceback.extract_tb(exc.__traceback__)):
+            raise
+        raise UsageError(f"LaTeX failed while rendering a formula: {_latex_error_line(str(exc), media)}. "
+                         "Check the LaTeX install with 'explainer doctor'") from None
+
+
+def _latex_error_line(message: str, media: Path) -> str:
+    """The first ``! …`` line of the newest LaTeX log under ``media`` (or Manim's own message)."""
+    logs = sorted(media.rglob("*.log"), key=lambda p: p.stat().st_mtime)
+    for log in reversed(logs):
+        errors = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.startswith("!")]
+        if errors:
+            return f"{errors[0]} (log: {log})"
+    return message.split(". ")[0]
+
+
+@_guarded
 def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | os.PathLike = "media",
            cache_dir: str | os.PathLike | None = None, caching: bool = True, overrides: dict | None = None,
            on_progress: Callable[[float, float], None] | None = None) -> Path:

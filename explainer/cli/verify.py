@@ -21,9 +21,12 @@ TORCH_INSTALL = "pip install 'transformer-math-explainer[torch]'  (or: pip insta
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Seed of parameters, batch and samples (0 … 2^32 − 1).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the same rows).")
+@click.option("--world-size", type=int, default=None, metavar="P",
+              help="Sharded derivations (tensor-parallel-attention, tensor-parallel-mlp, ring-attention): run "
+                   "across P processes (gloo on CPU, NCCL on GPUs; default 2).")
 @module_option
 def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, size: str, seed: int,
-                   as_json: bool, modules) -> None:
+                   as_json: bool, world_size: int | None, modules) -> None:
     """Evaluate each derivation's closed form in float64 on the tensors of a real transformer run and
     compare with what PyTorch's own code computed there (nn.MultiheadAttention, every backend of
     F.scaled_dot_product_attention, nn.LayerNorm, F.gelu, F.cross_entropy, autograd). Exit 1 if a
@@ -35,6 +38,7 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
       explainer verify --all --device cuda --size large --dtype float32
       explainer verify softmax --json
       explainer verify my-derivation --module my_derivations.py
+      explainer verify tensor-parallel-attention --world-size 4
     """
     if not names and not all_:
         raise UsageError("name at least one derivation, or use --all (see 'explainer list')")
@@ -43,6 +47,12 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
     except ImportError:
         raise MissingTool("PyTorch", "'explainer verify'", TORCH_INSTALL) from None
 
+    from explainer.distributed import DERIVATIONS
+
+    if world_size is not None or set(names) & set(DERIVATIONS):
+        from explainer.distributed.cli import verify_sharded
+
+        return verify_sharded(names, all_, world_size, device, dtype, seed, as_json)
     import time
 
     from explainer.numeric import verify as engine

@@ -17,6 +17,7 @@ from sympy import stats
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
+from explainer.operators import MatrixOperator, ScalarOperator
 from explainer.registry import derivation
 
 x = sp.Symbol("x", real=True)
@@ -56,39 +57,93 @@ def largest_gelu_gap() -> tuple[float, float]:
     return float(best), float(gap(best))
 
 
+class _Differentiable(ScalarOperator):
+    """A scalar operator whose derivative is that of its expansion (``Subs(Derivative(…))`` differentiates
+    the operator itself, before any ``doit``)."""
+
+    def fdiff(self, argindex=1):
+        u = sp.Dummy("u", real=True)
+        return sp.diff(self.expand(u), u).subs(u, self.args[0])
+
+
+class GELU(_Differentiable):
+    """``GELU(x) = x Φ(x)``, expanded with erf (PyTorch's default)."""
+
+    name, latex_name = "GELU", r"\operatorname{GELU}"
+
+    def expand(self, v):
+        return gelu_erf(v)
+
+
+class GELUTanh(_Differentiable):
+    """GPT-2's tanh approximation of GELU (PyTorch's ``approximate='tanh'``)."""
+
+    name, latex_name = "GELU_tanh", r"\operatorname{GELU}_{\tanh}"
+
+    def expand(self, v):
+        return gelu_tanh(v)
+
+
+class FFN(MatrixOperator):
+    """``FFN(X) = GELU(X W₁ + 𝟙 b₁) W₂ + 𝟙 b₂`` row by row, for a sequence X of n tokens of width w, with
+    symbolic weights ``W₁`` (w × :attr:`hidden`), ``b₁``, ``W₂`` (hidden × w), ``b₂``."""
+
+    name, latex_name = "FFN", r"\operatorname{FFN}"
+    hidden = 3
+
+    def expand(self, X):
+        width, ones = X.cols, sp.ones(X.rows, 1)
+        W1, b1 = sp.MatrixSymbol("W_1", width, self.hidden), sp.MatrixSymbol("b_1", 1, self.hidden)
+        W2, b2 = sp.MatrixSymbol("W_2", self.hidden, width), sp.MatrixSymbol("b_2", 1, width)
+        pre = X * W1.as_explicit() + ones * b1.as_explicit()
+        return pre.applyfunc(gelu_erf) * W2.as_explicit() + ones * b2.as_explicit()
+
+
+def _sum(*terms):
+    """An unevaluated sum of unevaluated products: the count as a reader adds it up."""
+    return sp.Add(*(sp.Mul(*t, evaluate=False) if isinstance(t, tuple) else t for t in terms), evaluate=False)
+
+
 @derivation("feed-forward", "The feed-forward network and GELU", "transformer-block")
 def feed_forward() -> Derivation:
-    Phi, G, Gt = sp.Function("Phi")(x), sp.Function("GELU")(x), sp.Function("GELU_tanh")(x)
+    Phi = sp.Function("Phi")(x)
     d_ff = Named("d_ff", r"d_{\mathrm{ff}}", integer=True, positive=True)
+    P = Named("P_FFN", r"P_{\mathrm{FFN}}")
+    x_star = Named("x*", r"x^{*}")
     where, gap = largest_gelu_gap()
-    x_star = sp.Float(where, 30)
+    Z = stats.Normal("Z", 0, 1)
     steps = (
         define(Phi, (1 + sp.erf(x / sp.sqrt(2))) / 2, "Φ, written with the error function erf"),
-        Step(lhs=Phi, rhs=stats.cdf(stats.Normal("Z", 0, 1))(x), check=prove("expand"),
-             why="Φ(x) = P(Z ≤ x), the cumulative distribution of a standard normal Z"),
-        define(G, x * Phi, "GELU weights its input by the probability that a standard normal is below it"),
-        define(Gt, gelu_tanh(x), "the tanh approximation used by GPT-2 (cheaper than erf on old hardware)"),
-        Step(lhs=x - G, rhs=x * sp.erfc(x / sp.sqrt(2)) / 2, check=prove("expand_func", "expand"),
+        Step(lhs=Phi, rhs=stats.P(Z <= x, evaluate=False), check=prove("doit", "expand_func", "expand"),
+             why="the probability that a standard normal Z is at most x: its cumulative distribution"),
+        Step(lhs=GELU(x), rhs=x * Phi, check=prove("doit", "expand"),
+             why="GELU weights its input by the probability that a standard normal is below it"),
+        Step(lhs=GELUTanh(x), rhs=gelu_tanh(x), check=prove("doit"),
+             why="the tanh approximation used by GPT-2 (cheaper than erf on old hardware); "
+                 "0.044715 = 8943/200000"),
+        Step(lhs=x - GELU(x), rhs=x * sp.erfc(x / sp.sqrt(2)) / 2, check=prove("doit", "expand_func", "expand"),
              why="the gap to the identity is x(1 − Φ(x)), with erfc = 1 − erf"),
         Step(lhs=sp.Limit(x * sp.erfc(x / sp.sqrt(2)) / 2, x, sp.oo), rhs=sp.Integer(0), check=prove("doit"),
              why="and it vanishes as x → ∞: GELU passes large positive inputs through, like ReLU…"),
-        Step(lhs=G, rhs=x * sp.erfc(-x / sp.sqrt(2)) / 2, check=prove("expand_func", "expand"),
+        Step(lhs=GELU(x), rhs=x * sp.erfc(-x / sp.sqrt(2)) / 2, check=prove("doit", "expand_func", "expand"),
              why="GELU in the erfc form PyTorch evaluates (accurate for negative x)"),
         Step(lhs=sp.Limit(x * sp.erfc(-x / sp.sqrt(2)) / 2, x, -sp.oo), rhs=sp.Integer(0), check=prove("doit"),
              why="…and tends to 0 for large negative inputs"),
-        Step(lhs=sp.Subs(sp.Derivative(G, x), x, 0), rhs=sp.Rational(1, 2), check=prove("doit"),
+        Step(lhs=sp.Subs(sp.Derivative(GELU(x), x), x, 0), rhs=sp.Rational(1, 2), check=prove("doit"),
              why="smooth at 0, with slope ½ there (ReLU has a kink)"),
-        Step(lhs=sp.Subs(sp.Derivative(Gt, x), x, 0), rhs=sp.Rational(1, 2), check=prove("doit"),
+        Step(lhs=sp.Subs(sp.Derivative(GELUTanh(x), x), x, 0), rhs=sp.Rational(1, 2), check=prove("doit"),
              why="the tanh form has the same value and slope at 0"),
-        Step(lhs=sp.Abs(gelu_erf(x_star) - gelu_tanh(x_star)), rel="<", rhs=sp.Rational(1, 1000),
+        Step(lhs=sp.Abs(GELU(x_star) - GELUTanh(x_star)), rel="<", rhs=sp.Rational(1, 1000),
+             where=((x_star, sp.Rational(f"{where:.4f}")),), check=prove("doit"),
              why=f"the largest difference of the two forms, searched by mpmath on {GRID[2]} points in "
-                 f"[{GRID[0]}, {GRID[1]}] and refined: {gap:.3e} at x ≈ {where:.4f}"),
-        *_position_wise_steps(),
-        Step(lhs=d * d_ff + d_ff + d_ff * d + d, rhs=parameter_count(d, d_ff), check=prove("expand"),
-             why="parameters: W₁ (d × d_ff) + b₁ (d_ff) + W₂ (d_ff × d) + b₂ (d)"),
-        define(d_ff, 4 * d, "the usual 4× expansion of the hidden layer"),
-        Step(lhs=parameter_count(d, d_ff), rhs=8 * d**2 + 5 * d, check=prove("expand"),
-             why="so the MLP has 8d² + 5d parameters, twice the 4d² + 4d of attention"),
+                 f"[{GRID[0]}, {GRID[1]}] and refined: {gap:.3e} at x* ≈ {where:.4f}"),
+        _position_wise_step(),
+        define(P, _sum((d, d_ff), d_ff, (d_ff, d), d),
+               "parameters: W₁ (d × d_ff) + b₁ (d_ff) + W₂ (d_ff × d) + b₂ (d); GELU has none"),
+        Step(lhs=P, rhs=parameter_count(d, d_ff), check=prove("expand"), why="add up"),
+        Step(lhs=P, rhs=8 * d**2 + 5 * d, where=((d_ff, 4 * d),), check=prove("expand"),
+             why="with the usual 4× expansion of the hidden layer the MLP has 8d² + 5d parameters, twice the "
+                 "4d² + 4d of attention"),
     )
     return Derivation(
         summary=("After attention has mixed information between tokens, every token goes through the same "
@@ -99,59 +154,59 @@ def feed_forward() -> Derivation:
                  "5·10⁻⁴. With the 4× expansion one MLP has 8d² + 5d parameters."),
         symbols=(Symbol(x, "one pre-activation entry (GELU acts entry by entry)"),
                  Symbol(Phi, "standard normal cumulative distribution function"),
+                 Symbol(GELU(x), "x Φ(x), the exact (erf) form"),
+                 Symbol(GELUTanh(x), "GPT-2's tanh approximation of GELU"),
+                 Symbol(sp.MatrixSymbol("X", 2, d), "a sequence of tokens, one per row x_t", "n × d"),
+                 Symbol(FFN(sp.MatrixSymbol("X", 2, d)), "GELU(X W₁ + 𝟙 b₁) W₂ + 𝟙 b₂, the same weights for "
+                        "every row", "n × d"),
                  Symbol(sp.MatrixSymbol("W_1", d, d_ff), "first weight matrix", "d × d_ff"),
                  Symbol(sp.MatrixSymbol("b_1", 1, d_ff), "first bias", "1 × d_ff"),
                  Symbol(sp.MatrixSymbol("W_2", d_ff, d), "second weight matrix", "d_ff × d"),
                  Symbol(sp.MatrixSymbol("b_2", 1, d), "second bias", "1 × d"),
-                 Symbol(d, "model width d_model"), Symbol(d_ff, "hidden width, usually 4d")),
+                 Symbol(d, "model width d_model"), Symbol(d_ff, "hidden width, usually 4d"),
+                 Symbol(P, "parameters of one feed-forward block")),
         assumptions=("row vectors, x W + b (nn.Linear stores W transposed, out × in)",
-                     "position-wise: proved for 2 tokens, d = 2, d_ff = 3, with GELU as any entrywise function",
+                     f"position-wise: proved for 2 tokens, d = 2, d_ff = {FFN.hidden}, with symbolic weights",
                      "the largest difference is searched numerically (mpmath), not proved"),
         steps=steps,
-        result=Step(lhs=parameter_count(d, 4 * d), rhs=8 * d**2 + 5 * d, check=prove("expand"),
+        result=Step(lhs=P, rhs=8 * d**2 + 5 * d, check=prove("expand"),
                     why="parameters of one feed-forward block with d_ff = 4d"),
-        example=_example(),
-        example_title="a one-number token (d = 1, d_ff = 4)",
+        example=_example(P),
+        example_title="a one-number token (d = 1, d_ff = 4), then GPT-2 small",
         closed_forms=feed_forward_forms,
     )
 
 
-def _position_wise_steps() -> tuple:
-    """FFN(X) row t = FFN(row t of X), and row 1's output does not depend on row 2's input."""
-    n, width, hidden = 2, 2, 3
-    X, W1, b1 = sp.MatrixSymbol("X", n, width), sp.MatrixSymbol("W_1", width, hidden), sp.MatrixSymbol("b_1", 1, hidden)
-    W2, b2 = sp.MatrixSymbol("W_2", hidden, width), sp.MatrixSymbol("b_2", 1, width)
-    act = sp.Function("GELU")
-
-    def ffn(rows, count):  # (count, width) -> (count, width)
-        pre = rows * W1.as_explicit() + sp.ImmutableMatrix.ones(count, 1) * b1.as_explicit()
-        return pre.applyfunc(act) * W2.as_explicit() + sp.ImmutableMatrix.ones(count, 1) * b2.as_explicit()
-
-    out = ffn(X.as_explicit(), n)  # (2, 2)
-    return (
-        Step(lhs=out[1, :], rhs=ffn(X.as_explicit()[1, :], 1), check=prove("expand"),
-             why="applied to a sequence X (one token per row), row t of the output is FFN of row t alone"),
-        Step(lhs=out[0, :].applyfunc(lambda e: sp.Derivative(e, X[1, 0])), rhs=sp.zeros(1, width), check=prove("doit"),
-             why="no token sees another here: mixing across positions is attention's job"),
-    )
+def _position_wise_step() -> Step:
+    """FFN(X) row t = FFN(row t of X): the output of token 1 does not depend on token 2."""
+    x1, x2 = sp.MatrixSymbol("x_1", 1, 2), sp.MatrixSymbol("x_2", 1, 2)
+    X = sp.MatrixSymbol("X", 2, 2)
+    return Step(lhs=FFN(X), rhs=sp.BlockMatrix([[FFN(x1)], [FFN(x2)]]), where=((X, sp.BlockMatrix([[x1], [x2]])),),
+                check=prove("doit"),
+                why="applied to a sequence X (one token per row), row t of the output is FFN of row t alone: "
+                    "no token sees another here, mixing across positions is attention's job")
 
 
-def _example() -> tuple:
+def _example(P) -> tuple:
     """d = 1, d_ff = 4: x = 2, W₁ = (1, −1, ½, 0), b₁ = 0, W₂ = (½, ½, ½, ½)ᵀ, b₂ = 0."""
-    pre = sp.ImmutableMatrix([[2]]) * sp.ImmutableMatrix([[1, -1, sp.Rational(1, 2), 0]])  # (1, 4)
+    W1 = sp.ImmutableMatrix([[1, -1, sp.Rational(1, 2), 0]])
+    W2 = sp.ImmutableMatrix([sp.Rational(1, 2)] * 4)
+    pre = sp.ImmutableMatrix([[2]]) * W1  # (1, 4)
     hidden = pre.applyfunc(gelu_erf)
-    out = (hidden * sp.ImmutableMatrix([sp.Rational(1, 2)] * 4))[0]
-    gpt2 = parameter_count(768, 4 * 768)
+    out = (hidden * W2)[0]
+    gelus = sp.ImmutableMatrix([[GELU(v) for v in pre]])
+    small, gpt2 = parameter_count(1, 4), parameter_count(768, 4 * 768)
     return (
-        Step(lhs=pre.applyfunc(lambda v: v * stats.cdf(stats.Normal("Z", 0, 1))(v)), rhs=hidden,
-             why=f"pre-activations {tuple(pre)}: GELU ≈ {tuple(round(float(v), 4) for v in hidden)} "
-                 "(negative inputs leak a little)", check=prove("doit")),
-        Step(lhs=sp.MatMul(hidden, sp.ImmutableMatrix([sp.Rational(1, 2)] * 4)), rhs=sp.ImmutableMatrix([[out]]),
-             why=f"projected back to one number: ≈ {float(out):.4f}"),
-        Step(lhs=sp.Add(*(sp.Integer(v) for v in (1 * 4, 4, 4 * 1, 1)), evaluate=False), rhs=parameter_count(1, 4),
-             why=f"its parameters: W₁, b₁, W₂, b₂ = {parameter_count(1, 4)} = 8·1² + 5·1"),
-        Step(lhs=sp.Add(8 * sp.Integer(768) ** 2, 5 * sp.Integer(768), evaluate=False), rhs=sp.Integer(gpt2),
-             why=f"GPT-2 small (d = 768, d_ff = 3072): {gpt2:,} parameters per MLP"),
+        Step(lhs=sp.MatMul(sp.ImmutableMatrix([[2]]), W1, evaluate=False), rhs=pre,
+             why="the token x = 2 widened to 4 pre-activations by W₁ (b₁ = 0)"),
+        Step(lhs=gelus, rhs=hidden, check=prove("doit"),
+             why=f"GELU ≈ {tuple(round(float(v), 4) for v in hidden)} (negative inputs leak a little)"),
+        Step(lhs=sp.MatMul(gelus, W2, evaluate=False), rhs=sp.ImmutableMatrix([[out]]), check=prove("doit"),
+             why=f"projected back to one number by W₂ = (½, ½, ½, ½)ᵀ (b₂ = 0): ≈ {float(out):.4f}"),
+        Step(lhs=sp.Subs(P, d, 1), rhs=sp.Integer(small), check=prove("doit"),
+             why=f"its parameters: W₁ 4 + b₁ 4 + W₂ 4 + b₂ 1 = {small} = 8·1² + 5·1"),
+        Step(lhs=sp.Subs(P, d, 768), rhs=sp.Integer(gpt2), check=prove("doit"),
+             why=f"GPT-2 small (d = 768, d_ff = 3072): 8·768² + 5·768 = {gpt2:,} parameters per MLP"),
     )
 
 

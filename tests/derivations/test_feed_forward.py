@@ -23,7 +23,7 @@ def test_report_ok_and_key_steps_proved():
     d = registry.build(NAME)
     report = check(d)
     assert report.ok
-    for text in ("Φ(x) = P(Z ≤ x)", "largest difference", "row t of the output", "8d² + 5d", "no token sees"):
+    for text in ("cumulative distribution", "largest difference", "row t of the output", "8d² + 5d", "no token sees"):
         assert report.result_for("step", _index(d, text) + 1).status == PROVED, text
 
 
@@ -82,3 +82,31 @@ def test_bad_sizes_are_usage_errors():
     for args in ((0,), (4, 0), (-1,)):
         with pytest.raises(UsageError):
             registry.build(NAME).closed_forms(*args)
+
+
+def test_a_position_mixing_network_is_caught():
+    """Row t of FFN(X) must be FFN of row t alone: swapping the rows on the right fails the step."""
+    d = registry.build(NAME)
+    n = _index(d, "row t of the output")
+    rows = d.steps[n].rhs  # [FFN(x₁); FFN(x₂)]
+    swapped = sp.BlockMatrix([[rows.blocks[1, 0]], [rows.blocks[0, 0]]])
+    broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=swapped),) + d.steps[n + 1:])
+    assert check(broken).result_for("step", n + 1).status == FAILED
+
+
+def test_the_gelu_operators_expand_to_the_closed_forms():
+    from explainer.derivations.feed_forward import GELU, GELUTanh
+
+    forms = registry.build(NAME).closed_forms(8)
+    (v,), exact = forms["gelu_erf"]
+    (w,), approx = forms["gelu_tanh"]
+    assert sp.simplify(GELU(v).doit() - exact) == 0
+    assert sp.simplify(GELUTanh(w).doit() - approx) == 0
+    assert str(GELU(v)) == "GELU(x)"  # printed as written, expanded only by doit
+
+
+def test_the_worked_example_projects_the_gelu_values():
+    example = registry.build(NAME).example
+    want = 0.5 * sum(v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in (2, -2, 1, 0))
+    assert any(getattr(s.rhs, "shape", None) == (1, 1) and float(s.rhs[0]) == pytest.approx(want, abs=1e-12)
+               for s in example)

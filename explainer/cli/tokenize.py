@@ -5,8 +5,11 @@ Pure Python (explainer.tokenize); never imports torch, manim or tokenizers.
 from __future__ import annotations
 
 import json
+import textwrap
+import unicodedata
 
 import click
+from click.core import ParameterSource
 
 from explainer.errors import UsageError
 from explainer.tokenize import ALGORITHMS
@@ -18,7 +21,8 @@ DEFAULT_PRE_TOKENIZER = {"bpe": "metaspace", "wordpiece": "whitespace"}
 algorithm_option = click.option("--algorithm", "-a", type=click.Choice(ALGORITHMS), default=None,
                                 help="Learning rule.  [default: bpe]")
 corpus_option = click.option("--corpus", "-c", metavar="FILE",
-                             help="UTF-8 text file to learn from, one line at a time.  [default: the built-in corpus]")
+                             help="UTF-8 text file to learn from, one line at a time ('-': standard input).  "
+                                  "[default: the built-in corpus]")
 vocab_size_option = click.option("--vocab-size", "-n", type=int, default=DEFAULT_VOCAB_SIZE, show_default=True,
                                  help="Vocabulary size to reach (special tokens and alphabet included).")
 pre_tokenizer_option = click.option("--pre-tokenizer", "-p", type=click.Choice(PRE_TOKENIZERS), default=None,
@@ -51,8 +55,10 @@ def tokenize_group() -> None:
 @pre_tokenizer_option
 @score_option
 @click.option("--save", metavar="FILE", help="Write the vocabulary and merges to FILE (JSON, read by 'encode --vocab').")
+@click.option("--limit", type=click.IntRange(min=0), metavar="N",
+              help="Print only the first N merges (all are learned, saved and in --json).")
 @json_option
-def train_command(algorithm, corpus, vocab_size, pre_tokenizer, score, save, as_json) -> None:
+def train_command(algorithm, corpus, vocab_size, pre_tokenizer, score, save, limit, as_json) -> None:
     """Learn a vocabulary and print every merge in order: the pair, its count (BPE) or its score
     freq(ab)/(freq(a)·freq(b)) (WordPiece), and the vocabulary size after it.
 
@@ -61,6 +67,7 @@ def train_command(algorithm, corpus, vocab_size, pre_tokenizer, score, save, as_
       explainer tokenize train
       explainer tokenize train --vocab-size 100 --json
       explainer tokenize train -a wordpiece --score count --corpus my.txt -n 500 --save vocab.json
+      cat notes.txt | explainer tokenize train --corpus - --limit 20
     """
     trace, source = _train(algorithm or "bpe", corpus, vocab_size, pre_tokenizer, score)
     if save:
@@ -68,7 +75,7 @@ def train_command(algorithm, corpus, vocab_size, pre_tokenizer, score, save, as_
     if as_json:
         click.echo(json.dumps(_trace_json(trace, source), ensure_ascii=False, indent=1))
         return
-    _print_trace(trace, source)
+    _print_trace(trace, source, limit)
     if save:
         click.echo(f"saved: {save}")
 
@@ -95,6 +102,7 @@ def encode_command(text, algorithm, vocab_file, corpus, vocab_size, pre_tokenize
     if vocab_file:
         from explainer.tokenize.tokenizer import Tokenizer
 
+        _refuse_training_options("--vocab loads a trained vocabulary", "corpus", "vocab_size", "pre_tokenizer", "score")
         tokenizer = Tokenizer.load(vocab_file)
         if algorithm and algorithm != tokenizer.algorithm:
             raise UsageError(f"{vocab_file} holds a {tokenizer.algorithm} vocabulary, not {algorithm}")
@@ -108,14 +116,24 @@ def encode_command(text, algorithm, vocab_file, corpus, vocab_size, pre_tokenize
                                "words": [{"word": w, "pieces": list(p)} for w, p in encoding.words],
                                "decoded": decoded, "round_trip": decoded == text}, ensure_ascii=False, indent=1))
         return
-    click.echo(f"text:    {text!r}  ({len(text)} characters)")
+    click.echo(f"text:    {text!r}  ({len(text)} characters)")  # repr: control characters escaped
     click.echo(f"words:   {len(encoding.words)} after the {tokenizer.pre_tokenizer} pre-tokenizer")
     for word, pieces in encoding.words:
-        click.echo(f"  {word:<16} → {' + '.join(pieces)}")
-    click.echo(f"tokens:  {' '.join(encoding.tokens)}  ({len(encoding.tokens)} tokens)")
+        click.echo(f"  {_pad(visible(word), 16)} → {' + '.join(map(visible, pieces))}")
+    click.echo(f"tokens:  {' '.join(map(visible, encoding.tokens))}  ({len(encoding.tokens)} tokens)")
     click.echo(f"ids:     {list(encoding.ids)}")
     same = "exact" if decoded == text else "spacing not kept by this pre-tokenizer"
     click.echo(f"decoded: {decoded!r}  (round trip: {same})")
+
+
+def _refuse_training_options(why: str, *names: str) -> None:
+    """A UsageError when any of the options ``names`` was given on the command line: they would be ignored."""
+    ctx = click.get_current_context()
+    given = [f"--{n.replace('_', '-')}" for n in names
+             if ctx.get_parameter_source(n) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+    if given:
+        raise UsageError(f"{why}, so {', '.join(given)} would be ignored: give either --vocab or the training "
+                         "options, not both")
 
 
 def _train(algorithm: str, corpus: str | None, vocab_size: int, pre_tokenizer: str | None, score: str):
@@ -147,27 +165,52 @@ def _trace_json(trace, source: str) -> dict:
     }
 
 
-def _print_trace(trace, source: str) -> None:
+def _print_trace(trace, source: str, limit: int | None = None) -> None:
+    """The merge table: tokens shown with invisible characters escaped, columns aligned by display width."""
     words = sum(n for _, n in trace.word_counts)
     by_score = trace.score == "likelihood"
     where = "the built-in corpus" if source == "built-in corpus" else source
     click.echo(f"{trace.algorithm} on {where}: {words} words ({len(trace.word_counts)} distinct) "
                f"after the {trace.pre_tokenizer} pre-tokenizer")
-    click.echo(f"starting vocabulary: {trace.initial_size} tokens "
-               f"({' '.join(trace.vocab[len(trace.special_tokens):trace.initial_size])})")
+    alphabet = " ".join(map(visible, trace.vocab[len(trace.special_tokens):trace.initial_size]))
+    click.echo(f"starting vocabulary: {trace.initial_size} tokens")
+    click.echo(textwrap.fill(alphabet, width=100, initial_indent="  ", subsequent_indent="  ",
+                             break_long_words=False, break_on_hyphens=False))
     if by_score:
         click.echo("each merge takes the pair with the highest score = count / (freq(a) · freq(b))")
         click.echo(f"{'#':>4}  {'pair':<24} {'count':>6} {'freq(a)':>8} {'freq(b)':>8} {'score':>10}  vocab")
     else:
         click.echo("each merge takes the most frequent pair of neighbouring tokens")
         click.echo(f"{'#':>4}  {'pair':<24} {'count':>6}  vocab")
-    for k, m in enumerate(trace.merges, 1):
-        pair = f"{m.left} + {m.right} → {m.token}"
+    shown = trace.merges if limit is None else trace.merges[:limit]
+    for k, m in enumerate(shown, 1):
+        pair = _pad(f"{visible(m.left)} + {visible(m.right)} → {visible(m.token)}", 24)
         if by_score:
-            click.echo(f"{k:>4}  {pair:<24} {m.count:>6} {m.left_freq:>8} {m.right_freq:>8} {float(m.score):>10.4g}  "
+            click.echo(f"{k:>4}  {pair} {m.count:>6} {m.left_freq:>8} {m.right_freq:>8} {float(m.score):>10.4g}  "
                        f"{m.vocab_size}")
         else:
-            click.echo(f"{k:>4}  {pair:<24} {m.count:>6}  {m.vocab_size}")
+            click.echo(f"{k:>4}  {pair} {m.count:>6}  {m.vocab_size}")
+    if len(shown) < len(trace.merges):
+        click.echo(f"   … {len(trace.merges) - len(shown)} more merges (--limit {limit} shows the first {limit})")
     click.echo(f"vocabulary: {len(trace.vocab)} tokens after {len(trace.merges)} merges")
     if trace.stopped_early:
         click.echo(f"note: no pair was left to merge, so training stopped below the requested {trace.requested_size}")
+
+
+#: Unicode categories printed as ``<U+XXXX>``: controls, format characters, separators (no-break space…),
+#: combining marks and variation selectors (they would join the character before them), unassigned.
+_ESCAPED = ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me", "Mc")
+
+
+def visible(token: str) -> str:
+    """``token`` with every invisible or combining character written ``<U+00A0>``."""
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _ESCAPED else c for c in token)
+
+
+def width(text: str) -> int:
+    """Terminal columns of ``text``: two for wide and full-width (East Asian) characters, one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))

@@ -21,6 +21,7 @@ from explainer.errors import positive_int
 from explainer.tokenize.corpus import as_lines
 from explainer.tokenize.learner import Learner, learn_by_count
 from explainer.tokenize.pretokenize import count_words
+from explainer.tokenize.segment import bpe_segment as segment  # noqa: F401 - encoding, for callers of bpe
 from explainer.tokenize.trace import Trace
 
 
@@ -37,19 +38,3 @@ def make_trace(learner: Learner, algorithm: str, score: str, pre_tokenizer: str,
                special_tokens: tuple[str, ...], word_counts: dict[str, int]) -> Trace:
     return Trace(algorithm, score, pre_tokenizer, learner.prefix, special_tokens, learner.initial_size,
                  tuple(learner.vocab), tuple(learner.merges), tuple(word_counts.items()), learner.vocab_size)
-
-
-def segment(word: str, ranks: dict[tuple[str, str], tuple[int, str]]) -> list[str]:
-    """Split one pre-tokenized word: characters, then the earliest-learned merge present, again and again.
-
-    ``ranks`` maps a pair to ``(rank, merged token)``; among equal ranks the leftmost pair goes first
-    (``tokenizers``' ``Word::merge_all``). Characters must all be in the vocabulary (the caller checks).
-    """
-    pieces = list(word)
-    while len(pieces) > 1:
-        found = [(ranks[pair][0], i) for i, pair in enumerate(zip(pieces, pieces[1:])) if pair in ranks]
-        if not found:
-            break
-        _, i = min(found)
-        pieces[i:i + 2] = [ranks[(pieces[i], pieces[i + 1])][1]]
-    return pieces

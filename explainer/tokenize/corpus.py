@@ -34,16 +34,14 @@ def as_lines(corpus: str | Iterable[str]) -> list[str]:
 
 
 def read_corpus(path: str | Path) -> list[str]:
-    """The lines of a UTF-8 text file; a missing, unreadable, binary or empty file is a UsageError."""
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"corpus file not found: {path}")
-    if not path.is_file():
-        raise UsageError(f"corpus path is not a file: {path}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read corpus file {path}: {exc.strerror}") from None
+    """The lines of a UTF-8 text file (``-``: standard input, e.g. a pipe); a missing, unreadable,
+    binary or empty file is a UsageError."""
+    if str(path) == "-":
+        import sys
+
+        data, path = sys.stdin.buffer.read(), "standard input"
+    else:
+        data = _read_file(Path(path))
     if b"\x00" in data:
         raise UsageError(f"corpus file {path} looks binary (it contains NUL bytes); give a UTF-8 text file")
     try:
@@ -55,3 +53,14 @@ def read_corpus(path: str | Path) -> list[str]:
     if not any(line.strip() for line in lines):
         raise UsageError(f"corpus file {path} is empty: there is nothing to learn from")
     return lines
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.exists():
+        raise UsageError(f"corpus file not found: {path}")
+    if not path.is_file():
+        raise UsageError(f"corpus path is not a file: {path}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read corpus file {path}: {exc.strerror}") from None

@@ -14,6 +14,12 @@ Two ways to choose the pair:
   stale counts are refreshed when popped), which ``WordPieceTrainer`` also runs.
 - :func:`learn_by_likelihood` — the highest WordPiece score count(a, b) / (freq(a)·freq(b)); ties
   go to the larger count, then the smaller pair of ids.
+
+With a continuation prefix (WordPiece's ``##``) a token is a word's first piece or a continuation
+(``##`` + text). A corpus whose words start with the prefix's characters (``## Notes``, ``####``) could
+spell a first piece that reads as a continuation (``#`` + ``##`` → ``##``, ``#`` + ``####`` → ``###``, the
+continuation form of ``#``): such a merge would give one string two meanings, so it is never made
+(:meth:`Learner.ambiguous`). ``tokenizers`` makes it, and then learns the same merge twice.
 """
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ class Learner:
             self.add(token)
         self.add_all(sorted({c for word in word_counts for c in word}, key=ord))
         if prefix is not None:
-            self.add_all(continuation_order or sorted({c for word in word_counts for c in word[1:]}, key=ord), prefix)
+            self.add_all(_continuations(word_counts, continuation_order), prefix)
         self.initial_size = len(self.vocab)
         if vocab_size < self.initial_size:
             raise UsageError(self.too_small(vocab_size, len(special_tokens)))
@@ -75,6 +81,17 @@ class Learner:
             parts += f" + its {self.prefix!r} continuation forms"
         return (f"vocabulary size {vocab_size} is smaller than the starting vocabulary ({parts} = "
                 f"{self.initial_size} tokens); use a vocabulary size of at least {self.initial_size}")
+
+    def ambiguous(self, pair: Pair) -> bool:
+        """Whether merging ``pair`` would make a word's first piece that reads as a continuation token
+        (it starts with the prefix): possible only when the corpus has words that start with it."""
+        left, right = self.vocab[pair[0]], self.vocab[pair[1]]
+        return (self.prefix is not None and not self.is_continuation(left)
+                and self.is_continuation(left + right[len(self.prefix):]))
+
+    def is_continuation(self, token: str) -> bool:
+        """``##`` + text (no first piece looks like one: :meth:`ambiguous` merges are never made)."""
+        return token.startswith(self.prefix) and len(token) > len(self.prefix)
 
     def merge(self, pair: Pair, positions) -> dict[Pair, set[int]]:
         """Merge ``pair`` in the words at ``positions``; record it; return where new pairs appeared."""
@@ -140,6 +157,8 @@ def learn_by_count(learner: Learner) -> Learner:
             continue
         if current < 1:
             break
+        if learner.ambiguous(pair):
+            continue
         for new_pair, where in learner.merge(pair, positions).items():
             if learner.pair_counts[new_pair] > 0:
                 heapq.heappush(heap, (-learner.pair_counts[new_pair], new_pair, next(order), where))
@@ -155,7 +174,7 @@ def learn_by_likelihood(learner: Learner) -> Learner:
     while len(learner.vocab) < learner.vocab_size:
         best, best_key = None, None
         for pair, count in learner.pair_counts.items():
-            if count <= 0:
+            if count <= 0 or learner.ambiguous(pair):
                 continue
             denominator = learner.token_freq[pair[0]] * learner.token_freq[pair[1]]
             if best is None or _better(count, denominator, pair, best_key):
@@ -175,3 +194,16 @@ def _better(count: int, denominator: int, pair: Pair, best: tuple[int, int, Pair
     if lhs != rhs:
         return lhs > rhs
     return (-count, pair) < (-best_count, best_pair)
+
+
+def _continuations(word_counts: dict[str, int], order: Sequence[str] | None) -> list[str]:
+    """The characters that get a continuation form, in id order: ``order`` when given (it must list
+    every character seen after a word's first one), else sorted by code point."""
+    seen = sorted({c for word in word_counts for c in word[1:]}, key=ord)
+    if order is None:
+        return seen
+    missing = [c for c in seen if c not in set(order)]
+    if missing:
+        raise UsageError(f"continuation_order lacks {len(missing)} character(s) seen after a word's first one: "
+                         f"{', '.join(map(repr, missing[:10]))}{' …' if len(missing) > 10 else ''}")
+    return list(order)

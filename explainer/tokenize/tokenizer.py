@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from explainer.errors import UsageError
-from explainer.tokenize import bpe, wordpiece
 from explainer.tokenize.pretokenize import METASPACE, splitter
+from explainer.tokenize.segment import MAX_WORD_CHARS, PREFIX, bpe_segment, wordpiece_segment
 
 FORMAT = "explainer-tokenizer"
 VERSION = 1
@@ -86,7 +86,7 @@ class Tokenizer:
 
     def _split_word(self, word: str, unknown: str) -> list[str]:
         if self.algorithm == "wordpiece":
-            pieces = wordpiece.segment(word, self.ids, self.prefix or wordpiece.PREFIX)
+            pieces = wordpiece_segment(word, self.ids, self.prefix or PREFIX)
             if pieces is None:
                 if unknown == "unk":
                     return [self.unk_token]
@@ -100,7 +100,7 @@ class Tokenizer:
                              "vocabulary (train on a corpus that contains them)")
         pieces: list[str] = []
         for run_known, run in _runs(word, self.ids):
-            pieces += bpe.segment(run, self.ranks) if run_known else [self.unk_token] * len(run)
+            pieces += bpe_segment(run, self.ranks) if run_known else [self.unk_token] * len(run)
         if not missing:
             self.cache[word] = tuple(pieces)
         return pieces
@@ -109,8 +109,8 @@ class Tokenizer:
         missing = sorted({c for c in word if c not in self.ids})
         if missing:
             why = f"character(s) {', '.join(map(repr, missing))} are not in the vocabulary"
-        elif len(word) > wordpiece.MAX_WORD_CHARS:
-            why = f"it is longer than {wordpiece.MAX_WORD_CHARS} characters"
+        elif len(word) > MAX_WORD_CHARS:
+            why = f"it is longer than {MAX_WORD_CHARS} characters"
         else:
             why = f"no sequence of vocabulary pieces covers it (some {self.prefix}-continuation form is missing)"
         return f"cannot encode {word!r} with WordPiece: {why}"
@@ -167,7 +167,27 @@ class Tokenizer:
         if tokenizer.algorithm not in ("bpe", "wordpiece"):
             raise UsageError(f"{path}: unknown algorithm {tokenizer.algorithm!r}")
         splitter(tokenizer.pre_tokenizer)
+        problem = tokenizer.inconsistency()
+        if problem:
+            raise UsageError(f"{path} is a damaged vocabulary file: {problem}")
         return tokenizer
+
+    def inconsistency(self) -> str | None:
+        """What makes this vocabulary unusable (a token that is not a non-empty string or is listed
+        twice, a merge of or into a token it lacks), or None."""
+        bad = [t for t in self.vocab if not isinstance(t, str) or not t]
+        if bad:
+            return f"vocabulary entry {bad[0]!r} is not a non-empty string"
+        if len(self.ids) != len(self.vocab):
+            twice = next(t for t in self.vocab if self.vocab.count(t) > 1)
+            return f"token {twice!r} is listed twice in the vocabulary"
+        for rank, (left, right) in enumerate(self.merges, 1):
+            token = self.ranks[(left, right)][1]
+            missing = [t for t in (left, right, token) if t not in self.ids]
+            if missing:
+                return (f"merge {rank} ({left!r} + {right!r} → {token!r}) uses {missing[0]!r}, which is not in "
+                        "the vocabulary; write the file again with 'explainer tokenize train --save FILE'")
+        return None
 
 
 def _runs(word: str, vocab: dict[str, int]):

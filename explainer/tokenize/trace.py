@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from explainer.errors import UsageError
 from explainer.tokenize.pretokenize import splitter
+from explainer.tokenize.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +64,6 @@ class Trace:
 
     def tokenizer(self):
         """The trained :class:`~explainer.tokenize.tokenizer.Tokenizer` (encode, decode, save)."""
-        from explainer.tokenize.tokenizer import Tokenizer
-
         return Tokenizer(self.algorithm, self.pre_tokenizer, self.vocab,
                          tuple((m.left, m.right) for m in self.merges), self.prefix, self.special_tokens)
 

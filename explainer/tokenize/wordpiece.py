@@ -23,10 +23,10 @@ from explainer.tokenize.bpe import make_trace
 from explainer.tokenize.corpus import as_lines
 from explainer.tokenize.learner import Learner, learn_by_count, learn_by_likelihood
 from explainer.tokenize.pretokenize import count_words
+from explainer.tokenize.segment import MAX_WORD_CHARS, PREFIX  # noqa: F401 - for callers of wordpiece
+from explainer.tokenize.segment import wordpiece_segment as segment  # noqa: F401 - encoding
 from explainer.tokenize.trace import Trace
 
-PREFIX = "##"
-MAX_WORD_CHARS = 100  # tokenizers' max_input_chars_per_word
 SCORES = ("likelihood", "count")
 
 
@@ -49,20 +49,3 @@ def train(corpus: str | Iterable[str], vocab_size: int, *, score: str = "likelih
     learner = Learner(word_counts, vocab_size, special_tokens, prefix, continuation_order)
     learner = (learn_by_likelihood if score == "likelihood" else learn_by_count)(learner)
     return make_trace(learner, "wordpiece", score, pre_tokenizer, tuple(special_tokens), word_counts)
-
-
-def segment(word: str, vocab: dict[str, int] | set[str], prefix: str = PREFIX) -> list[str] | None:
-    """Greedy longest-match-first split of one word, or ``None`` when it cannot be split."""
-    if len(word) > MAX_WORD_CHARS:
-        return None
-    pieces, start = [], 0
-    while start < len(word):
-        for end in range(len(word), start, -1):
-            piece = word[start:end] if start == 0 else prefix + word[start:end]
-            if piece in vocab:
-                break
-        else:
-            return None
-        pieces.append(piece)
-        start = end
-    return pieces

@@ -16,6 +16,8 @@ evaluates them for concrete configurations.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from explainer.model import Derivation, Step, Symbol, define, prove
@@ -32,6 +34,11 @@ h = Named("n_heads", "h", **_size)
 h_kv = Named("n_kv_heads", r"h_{\text{kv}}", **_size)
 d_ff = Named("d_ff", r"d_{\text{ff}}", **_size)
 n = sp.Symbol("n", **_size)
+
+#: The sizes as the derivations print them (L, d, V, h, h_kv, as papers write them); the expressions in
+#: this module keep the names above, which the numeric engine and ``explainer size`` expect.
+SHOWN = {L: Named("L", "L", **_size), d: Named("d", "d", **_size), V: Named("V", "V", **_size),
+         h: Named("h", "h", **_size), h_kv: Named("h_kv", r"h_{\text{kv}}", **_size)}
 
 # --- GPT-2 (pre-LN, learned positions, LayerNorm, GELU MLP with biases, head tied to W_E) ----------
 GPT2_ATTENTION = 4 * d**2 + 4 * d            # fused W_QKV (d × 3d) + b, W_O (d × d) + b
@@ -91,6 +98,33 @@ def gpus_needed(bytes_needed, gpu_bytes=GPU_BYTES):
     return sp.ceiling(sp.sympify(bytes_needed) / gpu_bytes)
 
 
+def _shown(e):
+    """``e`` with the sizes renamed as the derivations print them (:data:`SHOWN`), rebuilt without
+    evaluating, so a sum or product written out unevaluated stays as written."""
+    if e is None:
+        return None
+    e = sp.sympify(e)
+    if e in SHOWN:
+        return SHOWN[e]
+    args = tuple(_shown(a) for a in e.args)
+    if args == e.args:
+        return e
+    try:
+        return e.func(*args, evaluate=False)
+    except TypeError:  # a class that always builds as given (Subs, Limit, Tuple, …)
+        return e.func(*args)
+
+
+def _show_step(step: Step) -> Step:
+    """The same step, printed with the short size names."""
+    return replace(step, lhs=_shown(step.lhs), rhs=_shown(step.rhs),
+                   where=tuple((_shown(a), _shown(b)) for a, b in step.where))
+
+
+def _show_symbol(symbol: Symbol) -> Symbol:
+    return replace(symbol, symbol=_shown(symbol.symbol))
+
+
 def _ratio(top, bottom):
     """``top / bottom`` left unevaluated, so a reader sees what is divided by what."""
     return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
@@ -136,6 +170,7 @@ def parameter_count() -> Derivation:
     P = sp.Symbol("P", **_size)
     M = Named("M_train", r"M_{\text{train}}")
     G = Named("N_GPU", r"N_{\text{GPU}}")
+    gpu_bytes = _times(GPU_BYTES // 10**9, sp.Pow(10, 9, evaluate=False))
     adam, fp32, half = (BYTES_PER_PARAMETER[k] for k in ("mixed precision + Adam", "fp32 weights",
                                                           "fp16/bf16 weights"))
     gpt2_steps = (
@@ -174,9 +209,9 @@ def parameter_count() -> Derivation:
         define(P_swiglu, _plus(_times(d, d_ff), _times(d, d_ff), _times(d_ff, d)),
                "SwiGLU MLP, no biases: gate W_1 and up W_3 (d × d_ff), down W_2 (d_ff × d)"),
         Step(lhs=P_swiglu, rhs=LLAMA_MLP, why="add up", check=prove("expand")),
-        Step(lhs=_times(3, d, sp.Rational(8, 3) * d), rhs=_times(2, d, GPT2_FF),
-             why="with d_ff = 8d/3 SwiGLU's three matrices weigh as much as a 4× GELU MLP's two",
-             check=prove("expand")),
+        Step(lhs=sp.Subs(P_swiglu, d_ff, sp.Rational(8, 3) * d), rhs=_times(2, d, GPT2_FF),
+             why="with d_ff = 8d/3 SwiGLU's three matrices weigh as much as a 4× GELU MLP's two (d × 4d each)",
+             check=prove("doit", "expand")),
         define(P_rms, RMSNORM, "RMSNorm has a gain only, no bias"),
         define(P_lblock, P_gqa + P_swiglu + 2 * P_rms, "a block: attention, MLP and two RMSNorms"),
         Step(lhs=P_lblock, rhs=LLAMA_BLOCK, why="substitute the three counts", check=prove("expand")),
@@ -195,9 +230,9 @@ def parameter_count() -> Derivation:
              why=f"{adam / fp32} times the fp32 weights alone ({fp32} bytes), {adam / half} times fp16/bf16 "
                  f"weights ({half} bytes)"),
         define(M, B_adam * P, "training memory for P parameters, before activations and buffers"),
-        define(G, gpus_needed(M), f"accelerators of {GPU_BYTES // 10**9} GB (= {GPU_BYTES // 10**9}·10⁹ bytes) "
-                                  "needed just to hold it: round up"),
-        Step(lhs=G, rel=">=", rhs=M / GPU_BYTES, why="rounding up never gives less than the exact ratio",
+        define(G, sp.ceiling(_ratio(M, gpu_bytes)), f"accelerators of {GPU_BYTES // 10**9} GB "
+                                                 f"(= {GPU_BYTES // 10**9}·10⁹ bytes) needed just to hold it: round up"),
+        Step(lhs=G, rel=">=", rhs=_ratio(M, gpu_bytes), why="rounding up never gives less than the exact ratio",
              check=prove("expand", P=(10**9, 10**13))),
     )
     gpt3_bytes = adam * GPT2_TOTAL.xreplace(GPT3)
@@ -212,7 +247,8 @@ def parameter_count() -> Derivation:
                  f"moments), so GPT-3 ({sp.N(GPT2_TOTAL.xreplace(GPT3) / 10**9, 4)} billion parameters) needs "
                  f"{sp.N(gpt3_bytes / 10**12, 3)} TB, {gpus_needed(gpt3_bytes)} accelerators of "
                  f"{GPU_BYTES // 10**9} GB, before a single activation."),
-        symbols=(Symbol(L, "number of transformer blocks (layers)"),
+        symbols=tuple(map(_show_symbol, (
+                 Symbol(L, "number of transformer blocks (layers)"),
                  Symbol(d, "model width d (residual stream)"),
                  Symbol(V, "vocabulary size"),
                  Symbol(n_ctx, "context length (GPT-2: rows of the position table)"),
@@ -223,7 +259,7 @@ def parameter_count() -> Derivation:
                  Symbol(P, "a parameter count"),
                  Symbol(B_adam, "bytes per parameter when training with mixed precision and Adam"),
                  Symbol(M, "bytes to hold weights, gradients and optimizer state"),
-                 Symbol(G, f"accelerators of {GPU_BYTES // 10**9} GB needed to hold M")),
+                 Symbol(G, f"accelerators of {GPU_BYTES // 10**9} GB needed to hold M")))),
         assumptions=(
             "counted: every distinct tensor once — token embeddings, learned position embeddings, every bias "
             "and norm; a tied output head adds nothing",
@@ -234,10 +270,10 @@ def parameter_count() -> Derivation:
             "memory counts weights, gradients and optimizer state only: no activations, buffers or fragmentation; "
             "GB = 10⁹ bytes, GiB = 2³⁰ bytes",
         ),
-        steps=gpt2_steps + llama_steps + memory_steps,
-        result=Step(lhs=sp.Subs(P_gpt2, d_ff, GPT2_FF), rhs=GPT2_TOTAL,
-                    why="a GPT-2-style decoder with learned positions and tied embeddings",
-                    check=prove("doit", "expand")),
+        steps=tuple(map(_show_step, gpt2_steps + llama_steps + memory_steps)),
+        result=_show_step(Step(lhs=sp.Subs(P_gpt2, d_ff, GPT2_FF), rhs=GPT2_TOTAL,
+                               why="a GPT-2-style decoder with learned positions and tied embeddings",
+                               check=prove("doit", "expand"))),
         example=_gpt2_small_example(),
         example_title="GPT-2 small (12 layers, d = 768, 12 heads, V = 50257, n_ctx = 1024)",
         notes=(
@@ -264,7 +300,8 @@ def _gpt2_small_example() -> tuple[Step, ...]:
     return (
         Step(lhs=_times(s[V], s[d]), rhs=emb, why=f"token embeddings: {_int(emb)}"),
         Step(lhs=_times(s[n_ctx], s[d]), rhs=pos, why=f"position embeddings: {_int(pos)}"),
-        Step(lhs=_plus(_times(12, s[d] ** 2), _times(13, s[d])), rhs=block, why=f"one block: {_int(block)}"),
+        Step(lhs=_plus(_times(12, sp.Pow(s[d], 2, evaluate=False)), _times(13, s[d])), rhs=block,
+             why=f"one block: {_int(block)}"),
         Step(lhs=_times(s[L], block), rhs=blocks, why=f"{s[L]} blocks: {_int(blocks)}"),
         Step(lhs=_plus(emb, pos, blocks, final), rhs=total,
              why=f"with the final LayerNorm ({final}): {_int(total)} parameters — the formula's value"),
@@ -276,7 +313,8 @@ def _gpt2_small_example() -> tuple[Step, ...]:
              why=f"fp32 weights: {_int(fp32)} bytes ≈ {sp.N(fp32 / 10**9, 3)} GB"),
         Step(lhs=_times(adam, total), rhs=train,
              why=f"training with mixed precision and Adam: {_int(train)} bytes ≈ {sp.N(train / 10**9, 3)} GB"),
-        Step(lhs=sp.ceiling(_times(train, sp.Rational(1, GPU_BYTES)), evaluate=False), rhs=gpus_needed(train),
+        Step(lhs=sp.ceiling(_ratio(train, _times(GPU_BYTES // 10**9, sp.Pow(10, 9, evaluate=False))), evaluate=False),
+             rhs=gpus_needed(train),
              why=f"fits on {gpus_needed(train)} GPU of {GPU_BYTES // 10**9} GB (activations not counted)"),
     )
 
@@ -342,20 +380,22 @@ def attention_cost() -> Derivation:
                  "quadruples the score memory and the quadratic FLOPs; the whole layer's FLOPs grow by a factor "
                  "between 2 and 4 that tends to 4 for long sequences. This is why long contexts are expensive and "
                  "why fused kernels (FlashAttention) avoid storing the n × n matrices."),
-        symbols=(Symbol(n, "sequence length (tokens)"), Symbol(d, "model width d"),
+        symbols=tuple(map(_show_symbol, (
+                 Symbol(n, "sequence length (tokens)"), Symbol(d, "model width d"),
                  Symbol(h, "attention heads"), Symbol(d_k, "width of one head, d/h"),
                  Symbol(F, "FLOPs of one attention layer on one sequence"),
                  Symbol(S, "entries of the score matrices of one layer and sequence"),
                  Symbol(b, "bytes per stored entry (4 in fp32, 2 in fp16/bf16)"),
-                 Symbol(t, "how far n exceeds 2d")),
+                 Symbol(t, "how far n exceeds 2d")))),
         assumptions=("one self-attention layer, one sequence (batch 1), Q, K, V, output all of width d, h divides d",
                      "FLOPs count a multiply-add as 2: a matmul (m × k)(k × n) costs 2mkn, as "
                      "torch.utils.flop_counter.FlopCounterMode counts mm/bmm/addmm (the bias add is not counted)",
                      "softmax, the 1/√d_k scaling, masks and biases are lower order and left out",
                      "memory as written out by plain (unfused) attention; FlashAttention never stores the n × n "
                      "matrices"),
-        steps=steps,
-        result=Step(lhs=F, rhs=8 * n * d**2 + 4 * n**2 * d, why="FLOPs of one attention layer on one sequence"),
+        steps=tuple(map(_show_step, steps)),
+        result=_show_step(Step(lhs=F, rhs=8 * n * d**2 + 4 * n**2 * d,
+                               why="FLOPs of one attention layer on one sequence")),
         example=_attention_example(),
         example_title="one GPT-2-small attention layer (d = 768, h = 12) at n = 1024 and n = 2048",
         closed_forms=attention_cost_forms,

@@ -181,3 +181,28 @@ def test_attention_flops_and_score_memory_against_torch(need_weights):
         if need_weights:
             assert _at(*memory_form, n, h) == weights.numel()  # (1, h, n, n)
     assert sp.Rational(counts[16], counts[8]) == sp.Rational(4 * (8 + d), 8 + 2 * d)
+
+
+def test_the_shown_names_are_a_renaming_of_the_module_formulas():
+    """The derivation prints L, d, V, h, h_kv; renamed back, its by-component step is the module's
+    GPT2_PARTS (what `explainer size` adds up) and its result the gpt2 closed form."""
+    from explainer.derivations import model_size as ms
+
+    back = {v: k for k, v in ms.SHOWN.items()}
+    d = registry.build("parameter-count")
+    by_component = next(s for s in d.steps if s.why.startswith("by component"))
+    assert sp.expand(by_component.rhs.xreplace(back) - sum(ms.GPT2_PARTS.values())) == 0
+    assert sp.expand(d.result.rhs.xreplace(back) - ms.GPT2_TOTAL) == 0
+    assert {str(s) for s in d.result.rhs.free_symbols} == {"L", "d", "V", "n_ctx"}
+
+
+def test_a_wrong_component_fails_the_by_component_step():
+    from dataclasses import replace
+
+    d = registry.build("parameter-count")
+    n = next(i for i, s in enumerate(d.steps) if s.why.startswith("by component"))
+    L = next(s for s in d.steps[n].rhs.free_symbols if str(s) == "L")
+    dim = next(s for s in d.steps[n].rhs.free_symbols if str(s) == "d")
+    broken = replace(d.steps[n], rhs=d.steps[n].rhs - 2 * L * dim)  # one LayerNorm per block instead of two
+    report = check(replace(d, steps=d.steps[:n] + (broken,) + d.steps[n + 1:]))
+    assert [r.label for r in report.failures] == [f"step {n + 1}"]

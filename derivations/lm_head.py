@@ -12,6 +12,7 @@ import sympy as sp
 
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.operators import Softmax
 from explainer.registry import derivation
 
 D, V = 2, 3  # sizes the steps are proved for
@@ -35,19 +36,19 @@ def lm_head() -> Derivation:
     z, p = sp.MatrixSymbol("z", 1, V), sp.MatrixSymbol("p", 1, V)
     He, We = h.as_explicit(), W.as_explicit()
     onehot = sp.ImmutableMatrix([[0, 1, 0]])  # token 2 of V = 3
-    exps = [sp.exp(z[0, v]) for v in range(V)]
     steps = (
         define(z, sp.MatMul(h, W.T), "logits: the hidden state times the transposed embedding matrix"),
         Step(lhs=z, rhs=sp.ImmutableMatrix([[(He * We[v, :].T)[0] for v in range(V)]]),
              why="logit v is h · (row v of W_E): how well h aligns with token v's embedding"),
-        Step(lhs=sp.MatMul(onehot, We, evaluate=False), rhs=We[1, :], why="tied weights: the same W_E looks tokens up at the input "
-             "(one-hot row times W_E is a row of W_E)…"),
-        Step(lhs=sp.MatMul(He, sp.MatMul(onehot, We, evaluate=False).T, evaluate=False),
-             rhs=sp.ImmutableMatrix([[z[0, 1]]]), why="…and scores them at the output"),
-        define(p, sp.ImmutableMatrix([[e / sp.Add(*exps) for e in exps]]), "softmax over the vocabulary"),
-        Step(lhs=sp.MatMul(p, sp.ImmutableMatrix.ones(V, 1)), rhs=sp.ImmutableMatrix([[1]]), check=prove("together", "expand"),
+        Step(lhs=sp.MatMul(onehot, W, evaluate=False), rhs=We[1, :], check=prove("doit"),
+             why="tied weights: the same W_E looks tokens up at the input (one-hot row times W_E is a row of W_E)…"),
+        Step(lhs=sp.MatMul(h, sp.Transpose(sp.MatMul(onehot, W, evaluate=False)), evaluate=False),
+             rhs=sp.ImmutableMatrix([[z[0, 1]]]), check=prove("doit"),
+             why="…and scores them at the output: h times that row, transposed, is logit 1"),
+        define(p, Softmax(z), "softmax over the vocabulary"),
+        Step(lhs=sp.MatMul(p, sp.OneMatrix(V, 1)), rhs=sp.ImmutableMatrix([[1]]), check=prove("doit", "together", "expand"),
              why="the probabilities of all V tokens sum to 1: a next-token distribution"),
-        Step(lhs=p[0, 0] / p[0, 1], rhs=sp.exp(z[0, 0] - z[0, 1]), check=prove("cancel", "powsimp"),
+        Step(lhs=p[0, 0] / p[0, 1], rhs=sp.exp(z[0, 0] - z[0, 1]), check=prove("doit", "cancel", "powsimp"),
              why="odds between two tokens depend only on the gap between their logits"),
         Step(lhs=sp.Mul(GPT2_VOCAB, GPT2_WIDTH, evaluate=False), rhs=sp.Integer(GPT2_VOCAB) * GPT2_WIDTH,
              why=f"tying saves a separate V × d output matrix: {GPT2_VOCAB * GPT2_WIDTH:,} parameters in GPT-2 small"),
@@ -84,8 +85,7 @@ def _example() -> tuple:
     return (
         Step(lhs=sp.MatMul(h, emb.T), rhs=logits,
              why=f"h = {tuple(h)} against the embeddings of {', '.join(words)}: logits {tuple(logits)}"),
-        Step(lhs=sp.ImmutableMatrix([[sp.exp(v) / sum(sp.exp(w) for w in logits) for v in logits]]), rhs=probs,
-             check=prove("cancel"),
+        Step(lhs=Softmax(logits), rhs=probs, check=prove("doit", "cancel"),
              why=f"probabilities ≈ {tuple(round(float(v), 3) for v in probs)}: '{words[best]}' is the likeliest "
                  "next word"),
         Step(lhs=sp.Add(*probs, evaluate=False), rhs=sp.Integer(1), check=prove("cancel"), why="they sum to 1"),

@@ -57,3 +57,16 @@ def test_wrong_odds_fail():
     z = sp.MatrixSymbol("z", 1, 3)
     broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=sp.exp(z[0, 0] + z[0, 1])),) + d.steps[n + 1:])
     assert check(broken).result_for("step", n + 1).status == FAILED
+
+
+def test_the_example_softmax_is_of_the_example_logits():
+    """Example 2 reads softmax(z) = …: its argument is example 1's logits, and a wrong value fails."""
+    d = registry.build(NAME)
+    logits, probs = d.example[0].rhs, d.example[1]
+    assert probs.lhs.args[0] == logits
+    z = np.array([float(v) for v in logits])
+    want = np.exp(z) / np.exp(z).sum()
+    np.testing.assert_allclose([float(v) for v in probs.rhs], want, rtol=1e-12)
+    swapped = replace(probs, rhs=sp.ImmutableMatrix([list(probs.rhs)[::-1]]))
+    broken = replace(d, example=(d.example[0], swapped) + d.example[2:])
+    assert check(broken).result_for("example", 2).status == FAILED

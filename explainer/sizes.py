@@ -1,6 +1,7 @@
 """Parameter breakdowns and training-memory tables for concrete model configurations.
 
 Every number here is a formula of the ``parameter-count`` derivation (``derivations/model_size.py``)
+(BERT and DistilBERT: the ``distillation`` derivation's, ``derivations/distillation.py``)
 evaluated exactly with SymPy at the configuration's sizes: the derivation proves the formulas, this
 module only plugs numbers in. No torch.
 
@@ -15,12 +16,13 @@ from dataclasses import asdict, dataclass
 
 import sympy as sp
 
+from explainer.derivations import distillation as ds
 from explainer.derivations import model_size as ms
 from explainer.errors import UsageError, positive_int
 from explainer.registry import unknown_message
 
-ARCHS = ("gpt2", "llama")
-_PARTS = {"gpt2": ms.GPT2_PARTS, "llama": ms.LLAMA_PARTS}
+ARCHS = ("gpt2", "llama", "bert", "distilbert")
+_PARTS = {"gpt2": ms.GPT2_PARTS, "llama": ms.LLAMA_PARTS, "bert": ds.BERT_PARTS, "distilbert": ds.DISTILBERT_PARTS}
 
 #: What each component is, per architecture (the formulas are the derivation's).
 COMPONENTS = {
@@ -36,6 +38,20 @@ COMPONENTS = {
               "mlp": "per block: SwiGLU gate, up, down (no biases)",
               "norms": "2 RMSNorms per block + the final one (gain only)",
               "head": "untied output matrix (d × V)"},
+    "bert": {"embeddings": "word embeddings (V × d)",
+             "positions": "learned position embeddings (n_ctx × d)",
+             "token types": f"segment embeddings ({ds.TOKEN_TYPES} × d)",
+             "attention": "per layer: W_Q, W_K, W_V, W_O with biases",
+             "mlp": "per layer: intermediate + output dense, biases (GELU)",
+             "norms": "2 LayerNorms per layer + the embeddings' one (γ, β)",
+             "pooler": "dense d × d with bias, on the [CLS] token"},
+    "distilbert": {"embeddings": "word embeddings (V × d)",
+                   "positions": "learned position embeddings (n_ctx × d)",
+                   "token types": "dropped: no segment embeddings",
+                   "attention": "per layer: W_Q, W_K, W_V, W_O with biases",
+                   "mlp": "per layer: two dense layers, with biases (GELU)",
+                   "norms": "2 LayerNorms per layer + the embeddings' one (γ, β)",
+                   "pooler": "dropped: no pooler"},
 }
 
 
@@ -67,7 +83,8 @@ class Config:
     def values(self) -> dict:
         """The configuration as a substitution for the derivation's size symbols."""
         return {ms.L: self.n_layers, ms.d: self.d_model, ms.h: self.n_heads, ms.h_kv: self.n_kv_heads,
-                ms.V: self.vocab, ms.n_ctx: self.n_ctx, ms.d_ff: self.d_ff}
+                ms.V: self.vocab, ms.n_ctx: self.n_ctx, ms.d_ff: self.d_ff,
+                ds.L: self.n_layers, ds.d: self.d_model, ds.V: self.vocab, ds.P: self.n_ctx, ds.d_ff: self.d_ff}
 
 
 def validate(c: Config) -> None:
@@ -81,8 +98,8 @@ def validate(c: Config) -> None:
     if c.d_model % c.n_heads:
         raise UsageError(f"--heads {c.n_heads} does not divide --d-model {c.d_model}: "
                          "every head must get the same width d_model/heads")
-    if c.arch == "gpt2" and c.n_kv_heads not in (None, c.n_heads):
-        raise UsageError("--kv-heads is for --arch llama: GPT-2 attention has as many key/value heads as heads")
+    if c.arch != "llama" and c.n_kv_heads not in (None, c.n_heads):
+        raise UsageError(f"--kv-heads is for --arch llama: {c.arch} attention has as many key/value heads as heads")
     if c.n_kv_heads is not None and c.n_heads % c.n_kv_heads:
         raise UsageError(f"--kv-heads {c.n_kv_heads} does not divide --heads {c.n_heads}: "
                          "each key/value head serves the same number of query heads")
@@ -112,6 +129,12 @@ PRESETS = {
                          "Meta Llama 3 params.json"),
     "llama3-405b": Preset(Config("llama", 126, 16384, 128, 128256, 131072, n_kv_heads=8, d_ff=53248), "405B",
                           "Meta Llama 3.1 params.json (128K context)"),
+    "bert-base": Preset(Config("bert", 12, 768, 12, 30522, 512), "110M",
+                        "BERT paper (Devlin et al. 2019), section 3; google-research/bert bert_config.json"),
+    "bert-large": Preset(Config("bert", 24, 1024, 16, 30522, 512), "340M",
+                         "BERT paper (Devlin et al. 2019), section 3; google-research/bert bert_config.json"),
+    "distilbert-base": Preset(Config("distilbert", 6, 768, 12, 30522, 512), "66M",
+                              "DistilBERT paper (Sanh et al. 2019); distilbert-base-uncased config.json"),
 }
 
 

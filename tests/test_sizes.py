@@ -11,7 +11,10 @@ from explainer.errors import UsageError
 
 #: Counts of the released checkpoints (sum of tensor sizes), independent of our formulas.
 KNOWN = {"gpt2-small": 124_439_808, "gpt2-medium": 354_823_168, "gpt2-large": 774_030_080,
-         "gpt2-xl": 1_557_611_200, "llama3-8b": 8_030_261_248}
+         "gpt2-xl": 1_557_611_200, "llama3-8b": 8_030_261_248,
+         # transformers' BertModel (with pooler) / DistilBertModel of bert-base-uncased, bert-large-uncased,
+         # distilbert-base-uncased
+         "bert-base": 109_482_240, "bert-large": 335_141_888, "distilbert-base": 66_362_880}
 #: Sizes known to a few digits: (value, tolerance).
 APPROX = {"llama3-70b": (70.55e9, 0.01e9), "llama3-405b": (405.8e9, 0.1e9), "gpt3-175b": (174.6e9, 0.05e9)}
 
@@ -91,7 +94,7 @@ def test_derivation_example_uses_the_gpt2_small_preset():
     (dict(arch="gpt2", n_layers=2, d_model=-64, n_heads=4, vocab=10, n_ctx=8), "--d-model must be a positive"),
     (dict(arch="llama", n_layers=2, d_model=64, n_heads=4, vocab=10, n_ctx=8), "needs --d-ff"),
     (dict(arch="gpt2", n_layers=2, d_model=64, n_heads=4, vocab=10, n_ctx=8, n_kv_heads=2), "--kv-heads is for"),
-    (dict(arch="bert", n_layers=2, d_model=64, n_heads=4, vocab=10, n_ctx=8), "unknown architecture"),
+    (dict(arch="t5", n_layers=2, d_model=64, n_heads=4, vocab=10, n_ctx=8), "unknown architecture"),
 ])
 def test_impossible_sizes_are_usage_errors(kwargs, message):
     with pytest.raises(UsageError, match=message):

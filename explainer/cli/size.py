@@ -32,8 +32,9 @@ def size_command(preset: str | None, arch: str | None, as_json: bool, **given: i
     """Count a decoder's parameters by component and the memory to hold and train them.
 
     PRESET is one of: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, gpt3-175b, llama3-8b, llama3-70b,
-    llama3-405b. Or describe a model with --arch and its sizes. Every distinct tensor is counted once
-    (token and position embeddings included; a tied head adds nothing). Memory: GB = 10^9 bytes,
+    llama3-405b, bert-base, bert-large, distilbert-base (BERT counted as transformers' BertModel, with
+    token types and pooler). Or describe a model with --arch and its sizes. Every distinct tensor is
+    counted once (token and position embeddings included; a tied head adds nothing). Memory: GB = 10^9 bytes,
     GiB = 2^30 bytes; mixed-precision Adam training takes 16 bytes per parameter.
 
     \b
@@ -77,10 +78,11 @@ def _text(r: dict) -> str:
     from explainer import sizes
 
     c = r["config"]
-    style = "GPT-2-style" if c["arch"] == "gpt2" else "Llama-style"
+    style = {"gpt2": "GPT-2-style decoder", "llama": "Llama-style decoder", "bert": "BERT-style encoder",
+             "distilbert": "DistilBERT-style encoder"}[c["arch"]]
     heads = _plural(c["n_heads"], "head") + (f" ({c['n_kv_heads']} key/value)" if c["n_kv_heads"] != c["n_heads"] else "")
     title = f"{r['name']}: " if r["name"] else ""
-    lines = [f"{title}{style} decoder, {_plural(c['n_layers'], 'layer')}, d_model {c['d_model']}, {heads}, "
+    lines = [f"{title}{style}, {_plural(c['n_layers'], 'layer')}, d_model {c['d_model']}, {heads}, "
              f"d_ff {c['d_ff']}, vocab {c['vocab']}, context {c['n_ctx']}", ""]
     total = r["parameters"]
     width = max(len("parameters"), len(f"{total:,}"))

@@ -48,6 +48,8 @@ def check_parameter_count(ctx: Context) -> list[Result]:
     rows = []
     for name, preset in PRESETS.items():
         c = preset.config
+        if c.arch not in ("gpt2", "llama"):  # encoders: checked by component in hf_sizes
+            continue
         if c.arch == "gpt2":
             form, values = closed_form(COUNT, "gpt2"), (c.n_layers, c.d_model, c.vocab, c.n_ctx)
             build = gpt2_module

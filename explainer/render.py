@@ -24,6 +24,7 @@ from explainer.errors import MissingTool, UsageError
 
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 FORMATS = ("mp4", "gif", "png")
+SIDECARS = (".srt", ".chapters.vtt")  # subtitles (one cue per caption) and WebVTT chapters, next to a video
 CONFIG_FILE = Path(scenes.__file__).with_name("manim.cfg")
 INSTALL_MANIM = f"{APT} libcairo2-dev libpango1.0-dev pkg-config && {PIP} 'transformer-math-explainer[render]'"
 INSTALL_LATEX = f"{APT} texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended"
@@ -142,25 +143,20 @@ def _latex_error_line(message: str, media: Path) -> str:
 @_guarded
 def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | os.PathLike = "media",
            cache_dir: str | os.PathLike | None = None, caching: bool = True, overrides: dict | None = None,
-           on_progress: Callable[[float, float], None] | None = None) -> Path:
+           on_progress: Callable[[float, float], None] | None = None, pace: str = "normal",
+           voice: bool = False) -> Path:
     """Render the scene ``name`` and return the path of the finished file ``output/<name>.<fmt>``.
 
-    ``overrides`` are Manim config values applied last (tests set ``pixel_width``, ``pixel_height``
-    and ``frame_rate`` there). ``on_progress(done, total)`` is called after every animation with the
-    seconds of video rendered so far and in all (a dry run measures the total first).
+    A video gets its subtitles ``<name>.srt`` (and, for a scene with chapters, ``<name>.chapters.vtt``)
+    beside it (:func:`sidecars`). ``pace`` (slow, normal, fast) scales how long the scene holds still
+    to be read; ``voice`` narrates a derivation video's captions with espeak-ng. ``overrides`` are
+    Manim config values applied last (tests set ``pixel_width``, ``pixel_height`` and ``frame_rate``
+    there). ``on_progress(done, total)`` is called after every animation with the seconds of video
+    rendered so far and in all (a dry run measures the total first).
     """
-    if quality not in QUALITIES:
-        raise UsageError(f"unknown quality {quality!r}; use one of {', '.join(QUALITIES)}")
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    scenes.resolve(name)
-    require_tools()
+    scene_class, settings = _prepared(name, quality, fmt, cache_dir, caching, overrides, pace, voice)
     out = output_dir(output)
-    scene_class = scenes.load(name)
-    settings = {"quality": QUALITIES[quality], "media_dir": str(cache_dir or default_cache_dir()),
-                "disable_caching": not caching, "progress_bar": "none", "verbosity": "WARNING",
-                "output_file": scenes.slug(name), **_format_settings(fmt), **(overrides or {})}
-    finished = Path(settings["media_dir"]) / "finished" / f"{_key(name, settings)}.{fmt}"
+    finished = Path(settings["media_dir"]) / "finished" / f"{_key(name, settings, pace, voice)}.{fmt}"
     if caching and finished.is_file():  # the same sources and settings made this file before
         produced = finished
         if on_progress:
@@ -172,24 +168,73 @@ def render(name: str, *, quality: str = "low", fmt: str = "mp4", output: str | o
         if caching:
             _store(produced, finished)
     target = out / f"{scenes.slug(name)}.{fmt}"
-    partial = out / f".{target.name}.partial"
-    try:
-        shutil.copyfile(produced, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    for suffix in ("", *SIDECARS):
+        source, destination = _sidecar(produced, suffix), _sidecar(target, suffix)
+        if suffix and not source.is_file():
+            destination.unlink(missing_ok=True)  # a stale file of an earlier render would not match
+            continue
+        partial = out / f".{destination.name}.partial"
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, destination)
+        finally:
+            partial.unlink(missing_ok=True)
     return target
+
+
+def sidecars(video: str | os.PathLike) -> dict[str, Path]:
+    """The files next to ``video`` that belong to it: ``{"subtitles": …, "chapters": …}`` (those that exist)."""
+    found = {kind: _sidecar(Path(video), suffix) for kind, suffix in zip(("subtitles", "chapters"), SIDECARS)}
+    return {kind: path for kind, path in found.items() if path.is_file()}
+
+
+def dry_run(name: str, *, quality: str = "low", pace: str = "normal", voice: bool = False, overrides=None):
+    """The scene ``name`` after a dry run (construct runs and every animation jumps to its end; no frame
+    is drawn, no file written): its timeline (a derivation scene's ``beats``, every scene's
+    ``chapters``), the mobjects on screen at the end and their sizes."""
+    scene_class, settings = _prepared(name, quality, "mp4", None, True, overrides, pace, voice)
+    return _dry_scene(scene_class, settings, animate=True)
+
+
+def _prepared(name: str, quality: str, fmt: str, cache_dir, caching: bool, overrides, pace: str, voice: bool):
+    """``(scene class with its pace and voice, Manim settings)`` after checking every option and tool."""
+    from explainer.scenes.pacing import PACES
+
+    if quality not in QUALITIES:
+        raise UsageError(f"unknown quality {quality!r}; use one of {', '.join(QUALITIES)}")
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if pace not in PACES:
+        raise UsageError(f"unknown pace {pace!r}; use one of {', '.join(PACES)}")
+    _, derivation = scenes.resolve(name)
+    if voice and derivation is None:
+        raise UsageError(f"--voice narrates derivation videos (derivation:NAME), not {name!r}")
+    require_tools()
+    if voice and shutil.which("espeak-ng") is None:
+        raise MissingTool("espeak-ng", "render --voice (narration)", f"{APT} espeak-ng")
+    scene_class = scenes.load(name)
+    scene_class = type(scene_class.__name__, (scene_class,), {"pace": PACES[pace], "voice": voice})
+    settings = {"quality": QUALITIES[quality], "media_dir": str(cache_dir or default_cache_dir()),
+                "disable_caching": not caching, "progress_bar": "none", "verbosity": "WARNING",
+                "output_file": scenes.slug(name), **_format_settings(fmt), **(overrides or {})}
+    return scene_class, settings
+
+
+def _sidecar(video: Path, suffix: str) -> Path:
+    """``video`` itself (``suffix`` empty) or the file of that suffix beside it (``a.mp4`` -> ``a.srt``)."""
+    return video.with_suffix(suffix) if suffix else video
 
 
 SOURCES = ("scenes", "derivations", "explainer")  # packages whose code decides what a scene shows
 
 
-def _key(name: str, settings: dict) -> str:
-    """SHA-256 of the scene name, the settings, Manim's version and every source file that a scene's
-    content depends on: the same key means the same video."""
+def _key(name: str, settings: dict, pace: str = "normal", voice: bool = False) -> str:
+    """SHA-256 of the scene name, the settings, pace and voice, Manim's version and every source file
+    that a scene's content depends on: the same key means the same video."""
     from importlib import metadata
 
-    h = hashlib.sha256(f"{name}\0{sorted(settings.items())!r}\0{metadata.version('manim')}".encode())
+    h = hashlib.sha256(f"{name}\0{sorted(settings.items())!r}\0{pace}\0{voice}\0{metadata.version('manim')}"
+                       .encode())
     root = Path(scenes.__file__).parent.parent
     for package in SOURCES:
         for path in sorted((root / package).rglob("*.py")) + sorted((root / package).rglob("*.cfg")):
@@ -198,11 +243,15 @@ def _key(name: str, settings: dict) -> str:
 
 
 def _store(produced: Path, finished: Path) -> None:
-    """Keep a copy of a finished file in the cache (written under a temporary name, then renamed)."""
+    """Keep a copy of a finished file and its sidecars in the cache (each written under a temporary name,
+    then renamed; the video last, so a cached video always has its sidecars)."""
     finished.parent.mkdir(parents=True, exist_ok=True)
-    partial = finished.with_name(f".{finished.name}.partial")
-    shutil.copyfile(produced, partial)
-    os.replace(partial, finished)
+    for suffix in (*SIDECARS, ""):
+        source, destination = _sidecar(produced, suffix), _sidecar(finished, suffix)
+        if source.is_file():
+            partial = finished.with_name(f".{destination.name}.partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, destination)
 
 
 def _format_settings(fmt: str) -> dict:
@@ -230,6 +279,12 @@ def _duration(scene_class, settings: dict) -> float:
     ``wait`` too) only adds up its run time, starting no animation and drawing no frame. Formulas
     compiled here are in the LaTeX cache for the real run, and the scenes' helpers keep the mobjects
     they built (``scenes.helpers.made``), so the real run does not build them again."""
+    return float(_dry_scene(scene_class, settings).renderer.time)
+
+
+def _dry_scene(scene_class, settings: dict, animate: bool = False):
+    """``scene_class`` after a dry run (see :func:`_duration`); with ``animate`` each animation is begun
+    and finished at once (Manim's skipping), so the scene ends with what its video ends with."""
     from manim import config, tempconfig
 
     def play(self, *args, **kwargs):
@@ -241,9 +296,10 @@ def _duration(scene_class, settings: dict) -> float:
         for key, value in settings.items():
             setattr(config, key, value)
         config.dry_run = True
-        scene = type(scene_class.__name__, (scene_class,), {"play": play})(skip_animations=True)
+        scene = (scene_class if animate else type(scene_class.__name__, (scene_class,), {"play": play}))(
+            skip_animations=True)
         scene.render()
-        return float(scene.renderer.time)
+        return scene
 
 
 def _reporting(scene_class, on_progress: Callable[[float, float], None], total: float):

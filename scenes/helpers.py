@@ -12,15 +12,15 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, ManimColor, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, FadeIn, FadeOut, MathTex,
-                   Rectangle, Scene, Text, TransformMatchingTex, VGroup, interpolate_color, smooth)
+from manim import (DOWN, GREY_B, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, FadeIn, FadeOut, MathTex, Rectangle,
+                   Scene, Text, TransformMatchingTex, VGroup, config, interpolate_color, smooth)
 
 from explainer import registry
 from explainer.formats.latex import LATEX_REL
+from explainer.scenes.palette import NEGATIVE, NEUTRAL, POSITIVE, ink_on, ramp
 
 FONT = "DejaVu Sans"
 STATUS_COLORS = {"proved": GREEN_C, "checked numerically": YELLOW_C, "assumed": GREY_B, "failed": RED_D}
-NEGATIVE, NEUTRAL, POSITIVE = ManimColor("#4393c3"), ManimColor(WHITE), ManimColor("#d6604d")
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -247,17 +247,24 @@ def signed_color(value: float, scale: float):
 
 
 def heatmap(values: np.ndarray, cell: float | tuple[float, float] = 0.5, scale: float | None = None,
-            labels: bool = True, digits: int = 2, font_size: float = 16) -> VGroup:
+            labels: bool = True, digits: int = 2, font_size: float = 16, color=None) -> VGroup:
     """A grid of cells coloured by value (rows × columns of ``values``), with the numbers inside.
 
-    ``cell`` is a side or ``(width, height)``. Every number is drawn at one size, the largest at
-    which the widest fits its cell (a "−0.42" is not smaller than a "0.42"). The result is a VGroup
-    of rows, each a VGroup of cells; a cell is ``VGroup(rectangle[, number])``.
+    Without ``color``: blue (negative), white, red (positive). With ``color`` (a quantity's colour from
+    :mod:`~explainer.scenes.palette`): that colour from dark (−scale, or 0 for non-negative values)
+    to light (+scale). ``cell`` is a side or ``(width, height)``. Every number is drawn at one size,
+    the largest at which the widest fits its cell (a "−0.42" is not smaller than a "0.42"), in the ink
+    that reads best on its cell. The result is a VGroup of rows, each a VGroup of cells; a cell is
+    ``VGroup(rectangle[, number])``.
     """
     values = np.atleast_2d(values)
     scale = scale or float(np.max(np.abs(values))) or 1.0
     width, height = (cell, cell) if np.isscalar(cell) else cell
-    texts = [[number(v, digits, font_size, color="#111111") for v in row] for row in values] if labels else None
+    low = 0.0 if values.min() >= 0 else -scale
+    fills = [[signed_color(v, scale) if color is None else ramp(color, (v - low) / (scale - low)) for v in row]
+             for row in values]
+    texts = [[number(v, digits, font_size, color=ink_on(f)) for v, f in zip(row, frow)]
+             for row, frow in zip(values, fills)] if labels else None
     if texts:
         widest = max(t.width for row in texts for t in row)
         tallest = max(t.height for row in texts for t in row)
@@ -267,7 +274,7 @@ def heatmap(values: np.ndarray, cell: float | tuple[float, float] = 0.5, scale: 
         cells = VGroup()
         for c, v in enumerate(row):
             box = Rectangle(width=width, height=height, stroke_width=1, stroke_color=GREY_B, fill_opacity=1,
-                            fill_color=signed_color(v, scale))
+                            fill_color=fills[r][c])
             box.move_to(RIGHT * c * width + DOWN * r * height)
             item = VGroup(box)
             if texts:
@@ -298,11 +305,38 @@ def status_badge(status: str, font_size: float = 20) -> Text:
 
 
 class ExplainerScene(Scene):
-    """A scene with a title line at the top and a caption line at the bottom, each replaced in place."""
+    """A scene with a title line at the top and a caption line at the bottom, each replaced in place.
+
+    Every caption is also a subtitle cue (Manim writes the ``.srt`` next to the video) lasting until
+    the next caption; :meth:`chapter` marks where a chapter starts (written next to the video as
+    WebVTT chapters, ``NAME.chapters.vtt``). ``pace`` multiplies every :meth:`wait` (``--pace``).
+    """
+
+    pace = 1.0
 
     def setup(self) -> None:
         self.title_mob = None
         self.caption_mob = None
+        self.cue = None       # (caption text, start second) of the caption on screen
+        self.chapters = []    # (start second, title)
+
+    def wait(self, duration: float = 1.0, *args, **kwargs):
+        """``Scene.wait`` for ``duration`` × :attr:`pace` seconds."""
+        return super().wait(duration * self.pace, *args, **kwargs)
+
+    def chapter(self, title: str) -> None:
+        """A chapter named ``title`` starts now."""
+        self.chapters.append((self.renderer.time, title))
+
+    def tear_down(self) -> None:
+        """The last subtitle cue ends with the video; the chapters file is written next to it."""
+        self._end_cue()
+        if config.dry_run or not self.chapters:
+            return
+        path = self.renderer.file_writer.output_plan.subcaption_file  # <video>.srt; None for a still image
+        if path is not None:
+            path.with_suffix(".chapters.vtt").write_text(webvtt_chapters(self.chapters, self.renderer.time),
+                                                          encoding="utf-8")
 
     def title(self, text: str | MathTex, run_time: float = 0.8):
         """Show ``text`` (words or a formula) at the top, replacing the previous title."""
@@ -316,8 +350,18 @@ class ExplainerScene(Scene):
         self.play(*self.say_animations(text), run_time=run_time)
 
     def say_animations(self, text: str) -> list:
-        """The animations that replace the caption by ``text`` (to play along with others)."""
+        """The animations that replace the caption by ``text`` (to play along with others); its subtitle
+        cue starts now."""
+        self._end_cue()
+        self.cue = (text, self.renderer.time)
         return self._swap("caption_mob", caption(text).to_edge(DOWN, buff=0.3))
+
+    def _end_cue(self) -> None:
+        """The subtitle cue of the caption on screen ends now."""
+        if self.cue is not None and self.renderer.time > self.cue[1]:
+            text, start = self.cue
+            self.add_subcaption(text, duration=self.renderer.time - start, offset=start - self.renderer.time)
+        self.cue = None
 
     def _swap(self, attr: str, new) -> list:
         """Fade the old text out, then the new one in (never both half-visible on top of each other)."""
@@ -334,3 +378,15 @@ class ExplainerScene(Scene):
             if mobject is not None and hasattr(mobject, "get_family"):
                 lighten(mobject)
         return super().play(*animations, **kwargs)
+
+
+def webvtt_chapters(chapters: list[tuple[float, str]], end: float) -> str:
+    """WebVTT chapters: one cue per ``(start second, title)``, each lasting until the next (the last until
+    ``end``)."""
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+    cues = [f"{i}\n{stamp(start)} --> {stamp(stop)}\n{title}"
+            for i, ((start, title), stop) in enumerate(zip(chapters, [t for t, _ in chapters[1:]] + [end]), 1)]
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"

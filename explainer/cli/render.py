@@ -38,8 +38,14 @@ def scenes_command() -> None:
 @click.option("--output", "-o", default="media", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the finished files (created if needed).")
 @click.option("--no-cache", is_flag=True, help="Re-render every animation instead of reusing Manim's cache.")
-def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, output: str, no_cache: bool) -> None:
-    """Render SCENE... (see 'explainer scenes') to OUTPUT/<scene>.<format> and print each path.
+@click.option("--pace", default="normal", show_default=True, type=click.Choice(["slow", "normal", "fast"]),
+              help="How long each step stays still to be read: ×1.5, ×1 or ×0.75 of its reading time.")
+@click.option("--voice", is_flag=True,
+              help="Narrate a derivation video's captions offline with espeak-ng (the speech sets each step's time).")
+def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, output: str, no_cache: bool,
+                   pace: str, voice: bool) -> None:
+    """Render SCENE... (see 'explainer scenes') to OUTPUT/<scene>.<format> and print each path; a video's
+    subtitles (.srt) and chapters (.chapters.vtt) are written beside it and printed under it.
 
     \b
     Examples:
@@ -47,14 +53,15 @@ def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, o
       explainer render derivation:softmax --quality medium --format gif
       explainer render --all --output videos
     """
-    from explainer.render import output_dir, render, require_tools
+    from explainer.render import output_dir, render, require_tools, sidecars
 
     every = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] if all_ else []
     chosen = list(dict.fromkeys([*every, *names]))  # --all plus any named (e.g. derivation:NAME), each once
     if not chosen:
         raise UsageError("name at least one scene (see 'explainer scenes') or pass --all")
     for name in chosen:  # every name, the tools and the folder are checked before anything renders
-        scenes.resolve(name)
+        if scenes.resolve(name)[1] is None and voice:
+            raise UsageError(f"--voice narrates derivation videos (derivation:NAME), not {name!r}")
     require_tools()
     output_dir(output)
     for i, name in enumerate(chosen, 1):
@@ -65,6 +72,8 @@ def render_command(names: tuple[str, ...], all_: bool, quality: str, fmt: str, o
                 bar.update(int(1000 * done / total) - bar.pos if total else 0)
 
             path = render(name, quality=quality, fmt=fmt, output=output, caching=not no_cache,
-                          on_progress=advance)
+                          on_progress=advance, pace=pace, voice=voice)
             bar.update(1000 - bar.pos)
         click.echo(str(path))
+        for kind, extra in sidecars(path).items():
+            click.echo(f"  {kind}: {extra}")

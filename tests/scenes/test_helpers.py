@@ -113,20 +113,3 @@ def test_softmax_title_in_terms_of_scores():
     _, _, score = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
     _, _, weight = find_step("scaled-dot-product-attention", lambda l, r: l.startswith("{a}_{i,j}") and "e^" in r)
     assert sp.latex(in_scores(weight.rhs, score)) == r"\frac{e^{s_{ij}}}{\sum_{l=0}^{m - 1} e^{s_{il}}}"
-
-
-def test_a_side_too_long_to_read_is_elided(tmp_path, glyph_dirs):
-    """multi-head-attention step 5 (about 19,000 LaTeX characters a side, more than TeX can set) shows
-    both sides as [ ⋯ ] with their shape; a short step is shown whole."""
-    from explainer.scenes.derivation_steps import LEGIBLE, legible_relation
-
-    huge = next(st for sec, num, st in derivation("multi-head-attention").all_steps() if (sec, num) == ("step", 5))
-    _, _, short = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
-    with tempconfig({"media_dir": str(tmp_path), "dry_run": True, "verbosity": "ERROR", **glyph_dirs}):
-        shown, elided = legible_relation(huge.lhs, huge.rel, huge.rhs)
-        whole, none = legible_relation(short.lhs, short.rel, short.rhs)
-    rows, cols = huge.rhs.shape
-    assert elided and [p.tex_string for p in shown.submobjects].count(
-        rf"\left[\;\cdots\;\right]_{{{rows} \times {cols}}}") == 2
-    assert shown.shrink >= LEGIBLE
-    assert not none and whole.shrink >= LEGIBLE and r"\sqrt{d_{k}}" in [p.tex_string for p in whole.submobjects]

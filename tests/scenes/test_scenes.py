@@ -3,6 +3,8 @@ content) into a temporary folder; the video is opened with PyAV and checked fram
 Compiled formulas are kept between runs (see ``glyph_dirs`` in conftest.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import av
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ pytest.importorskip("manim")
 WIDTH, HEIGHT, FPS = 160, 90, 5
 TINY = {"pixel_width": WIDTH, "pixel_height": HEIGHT, "frame_rate": FPS}
 NAMED = [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)]
-DEFAULT_DERIVATIONS = ["softmax", "attention-scores"]  # all of them under -m slow
+DEFAULT_DERIVATIONS = ["softmax", "permutation-equivariance"]  # all of them under -m slow
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +41,10 @@ def frames_of(path) -> tuple[list[np.ndarray], float, tuple[int, int]]:
         return frames, float(stream.duration * stream.time_base), (stream.width, stream.height)
 
 
-def check_video(path) -> None:
+def check_video(path, longest: float | None = 60) -> None:
     frames, duration, size = frames_of(path)
     assert size == (WIDTH, HEIGHT)
-    assert 10 <= duration <= 45, f"{path.name}: {duration:.1f} s of video"
+    assert 10 <= duration <= (longest or duration), f"{path.name}: {duration:.1f} s of video"
     assert abs(len(frames) - duration * FPS) <= 2
     last = frames[-1].astype(float)
     assert last.std() > 8, "the last frame is blank"
@@ -54,17 +56,35 @@ def test_scene_renders(name, tmp_path, manim_cache, tiny):
     path = render(name, output=tmp_path, cache_dir=manim_cache, caching=False, overrides=tiny)
     assert path == tmp_path / f"{name}.mp4"
     check_video(path)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial or probe files left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, f"{name}.srt"]  # no partial or probe files
+    assert path.with_suffix(".srt").read_text(encoding="utf-8").startswith("1\n")  # its captions as subtitles
+
+
+def check_derivation_video(name: str, path) -> None:
+    """The video lasts at least the reading time of all its captions; beside it, subtitles with one cue
+    per step (and the summary), in order, each with its caption, and a chapter per cue."""
+    import srt
+
+    steps = registry.build(name).all_steps()
+    check_video(path, longest=None)
+    subtitles = list(srt.parse(path.with_suffix(".srt").read_text(encoding="utf-8")))
+    assert [s.content for s in subtitles[1:]] == [step.why for _, _, step in steps]
+    assert all(a.end <= b.start + timedelta(milliseconds=1) for a, b in zip(subtitles, subtitles[1:]))
+    _, duration, _ = frames_of(path)
+    reading = sum(max(2.0, 0.3 * len(s.content.split())) for s in subtitles)
+    assert duration >= reading
+    chapters = path.with_suffix(".chapters.vtt").read_text(encoding="utf-8")
+    assert chapters.startswith("WEBVTT") and chapters.count(" --> ") == len(subtitles)
 
 
 @pytest.mark.parametrize("name", DEFAULT_DERIVATIONS)
 def test_derivation_scene_renders(name, tmp_path, manim_cache, tiny):
-    check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
-                       overrides=tiny))
+    check_derivation_video(name, render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache,
+                                        caching=False, overrides=tiny))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [e.name for e in registry.entries()])
 def test_every_derivation_scene_renders(name, tmp_path, manim_cache, tiny):
-    check_video(render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache, caching=False,
-                       overrides=tiny))
+    check_derivation_video(name, render(f"derivation:{name}", output=tmp_path, cache_dir=manim_cache,
+                                        caching=False, overrides=tiny))

@@ -14,7 +14,7 @@ import sympy as sp
 
 from explainer.derivations.attention import entry
 from explainer.model import Derivation, Step, Symbol, define, numeric, prove
-from explainer.notation import Named
+from explainer.operators import ScalarOperator
 from explainer.registry import derivation
 
 V, d = sp.symbols("V d", integer=True, positive=True)
@@ -32,10 +32,29 @@ def cosine(a: sp.MatrixBase, b: sp.MatrixBase):
     return (a * b.T)[0] / (a.norm() * b.norm())
 
 
-def cosine_unevaluated(a: sp.MatrixBase, b: sp.MatrixBase):
-    """The same fraction, printed as ``a·b / (‖a‖‖b‖)`` before SymPy simplifies it."""
-    lengths = sp.Mul(a.norm(), b.norm(), evaluate=False)
-    return sp.Mul((a * b.T)[0], sp.Pow(lengths, -1, evaluate=False), evaluate=False)
+def _component(vector, k):
+    """Component ``k`` of a word vector written with an IndexedBase: ``u → u[k]``, ``α·u → α·u[k]``."""
+    return vector.xreplace({base: base[k] for base in vector.atoms(sp.IndexedBase)})
+
+
+def _cosine_text(a: sp.MatrixBase, b: sp.MatrixBase) -> str:
+    """``a·b/(√(a·a)·√(b·b))`` with the numbers filled in, e.g. ``6/(√8·√5)``."""
+    dot, aa, bb = ((x * y.T)[0] for x, y in ((a, b), (a, a), (b, b)))
+    return f"{dot}/(√{aa}·√{bb})"
+
+
+class Cos(ScalarOperator):
+    """``cos(a, b) = a·b / (‖a‖ ‖b‖)``, the cosine similarity of two word vectors: explicit rows, or
+    vectors of width d written with an IndexedBase (``u``, ``α·u``)."""
+
+    name, latex_name = "cos", r"\cos"
+
+    def expand(self, a, b):
+        if isinstance(a, sp.MatrixBase):
+            return cosine(a, b)
+        dot = sp.Sum(_component(a, i) * _component(b, i), (i, 1, d))
+        lengths = [sp.sqrt(sp.Sum(_component(w, i) ** 2, (i, 1, d))) for w in (a, b)]
+        return dot / (lengths[0] * lengths[1])
 
 
 @derivation("embeddings", "Embeddings: a lookup table of word vectors", "embeddings")
@@ -45,7 +64,6 @@ def embeddings() -> Derivation:
     E4 = sp.MatrixSymbol("E", 4, 3)
     e2 = sp.ImmutableMatrix([[1 if col == 2 else 0 for col in range(4)]])
     alpha = sp.Symbol("alpha", positive=True)
-    cos_uv = Named("cos(u,v)", r"\cos(\mathbf{u},\mathbf{v})")
     dot = sp.Sum(u[i] * v[i], (i, 1, d))
     norm_u, norm_v = sp.sqrt(sp.Sum(u[i] ** 2, (i, 1, d))), sp.sqrt(sp.Sum(v[i] ** 2, (i, 1, d)))
     steps = (
@@ -57,15 +75,13 @@ def embeddings() -> Derivation:
              why="t is a valid id (V − 1 = t + r, r ≥ 0), so only the term j = t survives: row t of E, a lookup"),
         Step(lhs=sp.MatMul(e2, E4.as_explicit()), rhs=E4.as_explicit().row(2),
              why="for V = 4 words and d = 3 (symbolic entries): the one-hot row of token 2 picks out row 2"),
-        define(cos_uv, dot / (norm_u * norm_v), "cosine similarity of two word vectors u, v (non-zero, width d)"),
-        Step(lhs=sp.Sum(alpha * u[i] * v[i], (i, 1, d)) / (sp.sqrt(sp.Sum(alpha ** 2 * u[i] ** 2, (i, 1, d))) * norm_v),
-             rhs=cos_uv, why="scaling u by α > 0 leaves the cosine unchanged: it compares directions, not lengths",
-             check=prove("sums", "cancel")),
-        Step(lhs=sp.Mul(sp.Sum(u[i] * u[i], (i, 1, d)), sp.Pow(sp.Mul(norm_u, norm_u, evaluate=False), -1,
-                                                                 evaluate=False), evaluate=False),
-             rhs=sp.Integer(1),
-             why="a vector is perfectly similar to itself", check=prove("sums", "cancel")),
-        Step(lhs=sp.Abs(cos_uv), rel="<=", rhs=sp.Integer(1),
+        Step(lhs=Cos(u, v), rhs=dot / (norm_u * norm_v), check=prove("doit"),
+             why="cosine similarity of two word vectors u, v (non-zero, width d): u·v / (‖u‖ ‖v‖)"),
+        Step(lhs=Cos(alpha * u, v), rhs=Cos(u, v), check=prove("doit", "sums", "cancel"),
+             why="scaling u by α > 0 leaves the cosine unchanged: it compares directions, not lengths"),
+        Step(lhs=Cos(u, u), rhs=sp.Integer(1), check=prove("doit", "sums", "cancel"),
+             why="a vector is perfectly similar to itself"),
+        Step(lhs=sp.Abs(Cos(u, v)), rel="<=", rhs=sp.Integer(1),
              why="Cauchy–Schwarz (dot-product derivation): |u·v| ≤ ‖u‖‖v‖, so −1 ≤ cos ≤ 1",
              check=numeric(10, d=(1, 4))),
     )
@@ -76,12 +92,15 @@ def embeddings() -> Derivation:
     example = (
         Step(lhs=sp.MatMul(e_bank, E_EXAMPLE), rhs=rows["bank"],
              why=f"'bank' is token {bank_id} of {VOCAB}: its one-hot row times E is row {bank_id}, {tuple(rows['bank'])}"),
-        Step(lhs=cosine_unevaluated(rows["bank"], rows["river"]), rhs=c_river,
-             why=f"cos(bank, river) ≈ {sp.N(c_river, 4)}"),
-        Step(lhs=cosine_unevaluated(rows["bank"], rows["money"]), rhs=c_money,
-             why=f"cos(bank, money) ≈ {sp.N(c_money, 4)}: 'bank' sits between the river sense and the money sense"),
-        Step(lhs=cosine_unevaluated(rows["bank"], rows["the"]), rhs=c_the, why="cos(bank, the) = 0: orthogonal, unrelated"),
-        Step(lhs=c_river, rel=">", rhs=c_money,
+        Step(lhs=Cos(rows["bank"], rows["river"]), rhs=c_river, check=prove("doit"),
+             why=f"cos(bank, river) = {_cosine_text(rows['bank'], rows['river'])} ≈ {sp.N(c_river, 4)}"),
+        Step(lhs=Cos(rows["bank"], rows["money"]), rhs=c_money, check=prove("doit"),
+             why=f"cos(bank, money) = {_cosine_text(rows['bank'], rows['money'])} ≈ {sp.N(c_money, 4)}: 'bank' sits "
+                 "between the river sense and the "
+                 "money sense"),
+        Step(lhs=Cos(rows["bank"], rows["the"]), rhs=c_the, check=prove("doit"),
+             why=f"cos(bank, the) = {_cosine_text(rows['bank'], rows['the'])} = {c_the}: orthogonal, unrelated"),
+        Step(lhs=Cos(rows["bank"], rows["river"]), rel=">", rhs=Cos(rows["bank"], rows["money"]), check=prove("doit"),
              why="this table leans to the riverside sense; attention (scaled-dot-product-attention) adjusts it to "
                  "the context"),
     )
@@ -96,7 +115,7 @@ def embeddings() -> Derivation:
                  Symbol(V, "vocabulary size"), Symbol(d, "embedding width (d_model)"),
                  Symbol(t, "a token id, 0 ≤ t < V"), Symbol(r, "how far t is below the last id: V − 1 = t + r"),
                  Symbol(u[i], "a word vector", "d"), Symbol(v[i], "another word vector", "d"),
-                 Symbol(alpha, "a positive scale factor"), Symbol(cos_uv, "cosine similarity of u and v")),
+                 Symbol(alpha, "a positive scale factor"), Symbol(Cos(u, v), "cosine similarity of u and v")),
         assumptions=("token ids run from 0 to V − 1", "word vectors are real and non-zero"),
         steps=steps,
         result=Step(lhs=sp.Sum(sp.KroneckerDelta(j, t) * E[j, c], (j, 0, t + r)), rhs=E[t, c],

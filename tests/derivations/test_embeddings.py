@@ -46,3 +46,16 @@ def test_example_cosines_match_plain_python():
     for other in ("river", "money", "the"):
         exact = cosine(E_EXAMPLE.row(VOCAB.index("bank")), E_EXAMPLE.row(VOCAB.index(other)))
         assert math.isclose(float(exact), cos(rows["bank"], rows[other]), abs_tol=1e-15)
+
+
+def test_scaling_one_vector_changes_the_cosine_if_the_scale_is_kept():
+    """cos(αu, v) = cos(u, v) is proved; cos(αu, v) = α·cos(u, v) (the scale not cancelled) fails."""
+    from dataclasses import replace
+
+    d = registry.build("embeddings")
+    n = next(k for k, s in enumerate(d.steps) if s.why.startswith("scaling u by α"))
+    alpha = sp.Symbol("alpha", positive=True)
+    wrong = replace(d.steps[n], rhs=alpha * d.steps[n].rhs)
+    report = check(replace(d, steps=d.steps[:n] + (wrong,) + d.steps[n + 1:]))
+    assert report.result_for("step", n + 1).status == FAILED
+    assert str(d.steps[n].lhs) == "cos(alpha*u, v)"  # written as meant, expanded only by the checker

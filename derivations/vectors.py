@@ -56,8 +56,8 @@ def dot_product() -> Derivation:
              check=numeric(theta=(0, 1.5707963))),
         Step(lhs=nq * nk * sp.cos(angle), rel="<", rhs=0,
              why="for π/2 < θ ≤ π it is negative: they point apart", check=numeric(theta=(1.5707964, 3.1415926))),
-        Step(lhs=sp.Mul(2 * nq, nk, sp.cos(angle), evaluate=False), rhs=2 * (nq * nk * sp.cos(angle)),
-             why="size matters too: doubling a vector's length doubles the score at the same angle"),
+        Step(lhs=sp.Sum(sp.Mul(2 * q[i], k[i], evaluate=False), (i, 1, d)), rhs=2 * qk, check=prove("sums"),
+             why="size matters too: doubling q's length doubles the score, (2q)·k = 2(q·k), at the same angle"),
     )
     qv, kv = sp.ImmutableMatrix([[3, 1]]), sp.ImmutableMatrix([[2, 4]])
     dot = (qv * kv.T)[0]
@@ -83,7 +83,8 @@ def dot_product() -> Derivation:
                  Symbol(a, "2-D: the angle of q from the x-axis"), Symbol(b, "2-D: the angle of k")),
         assumptions=("q and k are real vectors of the same width d ≥ 1", "neither vector is zero (so θ is defined)"),
         steps=steps,
-        result=Step(lhs=qk, rhs=sp.Sum(q[i] * k[i], (i, 1, d)), why="the closed form attention computes"),
+        result=Step(lhs=sp.Sum(q[i] * k[i], (i, 1, d)), rhs=nq * nk * sp.cos(theta),
+                    why="the sum of products attention computes is length × length × alignment"),
         example=example,
         example_title="two 2-D vectors",
         closed_forms=dot_product_forms,

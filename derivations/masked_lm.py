@@ -28,7 +28,7 @@ def masked_language_modeling() -> Derivation:
     V = sp.Symbol("V", integer=True, positive=True)
     n = sp.Symbol("n", integer=True, positive=True)
     ms = sp.symbols(f"m_1:{N_TOKENS + 1}", nonnegative=True)
-    ls = sp.symbols(f"ell_1:{N_TOKENS + 1}", real=True)
+    ls = [Named(f"ℓ_{t}", rf"\ell_{{{t}}}", real=True) for t in range(1, N_TOKENS + 1)]
     loss = Named("L", "L", real=True)
     steps = (
         define(s, SELECT, f"each position is selected for prediction with probability {pct(SELECT)}"),
@@ -40,7 +40,8 @@ def masked_language_modeling() -> Derivation:
         Step(lhs=s * r, rhs=SELECT * RANDOM, why=f"replaced by a random token: {pct(SELECT * RANDOM)}"),
         Step(lhs=s * k, rhs=SELECT * KEEP, why=f"selected but unchanged: {pct(SELECT * KEEP)}"),
         Step(lhs=1 - s, rhs=1 - SELECT, why=f"not selected at all: {pct(1 - SELECT)}"),
-        Step(lhs=s * a + s * r + s * k + (1 - s), rhs=sp.Integer(1), why="the four fractions add up to all tokens"),
+        Step(lhs=sp.Add(s * a, s * r, s * k, sp.UnevaluatedExpr(1 - s), evaluate=False), rhs=sp.Integer(1),
+             why="the four fractions add up to all tokens"),
         Step(lhs=s * a + s * r * (1 - 1 / V), rhs=SELECT * MASK + SELECT * RANDOM * (V - 1) / V, check=prove("cancel"),
              why="positions whose input really differs from the original (a random token equals it with "
                  "probability 1/V)"),
@@ -64,7 +65,7 @@ def masked_language_modeling() -> Derivation:
                  Symbol(r, "P(random token | selected)"), Symbol(k, "P(unchanged | selected)"),
                  Symbol(V, "vocabulary size"), Symbol(n, "sequence length"),
                  Symbol(sp.Symbol("m_t"), "1 if position t is selected, else 0", "n"),
-                 Symbol(sp.Symbol("ell_t"), "cross-entropy of the original token at position t", "n"),
+                 Symbol(Named("ℓ_t", r"\ell_t"), "cross-entropy of the original token at position t", "n"),
                  Symbol(loss, "the masked-LM loss of one sequence")),
         assumptions=("selection and replacement are independent random choices per position (BERT, Devlin et al. 2019)",
                      "the random token is drawn uniformly from the V vocabulary entries",
@@ -90,7 +91,7 @@ def _example() -> tuple:
              why=f"{len(words)} tokens: {expected} selected on average; here 'bank' ([MASK]) and 'muddy' (unchanged)"),
         Step(lhs=sp.Mul(sp.Rational(1, 2), sp.Add(-sp.log(probs[2]), -sp.log(probs[4]), evaluate=False),
                         evaluate=False),
-             rhs=mean, check=prove("expand_log", "expand"),
-             why=f"the model gives the originals probabilities 1/2 and 1/4: L = {sp.simplify(mean)} ≈ {float(mean):.4f} "
+             rhs=sp.expand_log(mean, force=True), check=prove("expand_log", "expand"),
+             why=f"the model gives the originals probabilities 1/2 and 1/4: L ≈ {float(mean):.4f} "
                  "nats, the other three positions do not count"),
     )

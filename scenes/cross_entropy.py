@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Axes, Create, DashedLine, Dot, FadeIn, Rectangle,
-                   Transform, VGroup)
+from manim import (DOWN, LEFT, RIGHT, UP, Axes, Create, DashedLine, Dot, FadeIn, FadeOut, Rectangle, Transform,
+                   VGroup)
 
-from explainer.scenes.helpers import ExplainerScene, bars, caption, closed_form, find_step, formula
+from explainer.scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula,
+                                      last_share)
+from explainer.scenes.palette import NEGATIVE, POSITIVE, TARGET, WEIGHT
 
 LOSS_COLOR = "#e07a5f"
 
@@ -58,9 +60,11 @@ class CrossEntropy(ExplainerScene):
         # --- the gradient p − y
         g = grad(z, y)[0]
         grad_bars = self.gradient_bars(g, chart)
-        self.say("gradient of the loss in the logits: p − y (the true token up, the others down)")
+        self.say("gradient of the loss in the logits: p − y, negative for the true token, positive for the others")
         self.play(FadeIn(grad_bars), run_time=1.2)
-        self.wait(1.5)
+        self.wait(2.5)
+        self.say("descent goes against it: z ← z − η(p − y) raises the true token, lowers the others")
+        self.wait(3)
 
         # --- a few steps of gradient descent on the logits
         for step in range(1, self.descent_steps + 1):
@@ -68,18 +72,20 @@ class CrossEntropy(ExplainerScene):
             p, g = softmax(z)[0], grad(z, y)[0]
             value = float(loss(z, y))
             self.say(f"step {step}: z ← z − {self.learning_rate:g}·(p − y); p = {p[self.target]:.3f}, loss = {value:.3f}")
-            new_grad = self.gradient_bars(g, chart)
+            new_grad, new_marker = self.gradient_bars(g, chart), self.marker(axes, p[self.target], value)
             self.play(Transform(chart, self.chart(p, "probabilities softmax(z)")),
-                      Transform(marker, self.marker(axes, p[self.target], value)),
+                      Transform(marker[0], new_marker[0]),  # the dot slides; its number is swapped, not morphed
+                      FadeOut(marker[1], rate_func=first_share(0.45)), FadeIn(new_marker[1], rate_func=last_share(0.45)),
                       Transform(grad_bars, new_grad), run_time=1.2)
-            self.wait(0.8)
+            marker = VGroup(marker[0], new_marker[1])
+            self.wait(2.5)
         self.wait(1.5)
 
     def chart(self, p: np.ndarray, title: str) -> VGroup:
         """Probability bars with the vocabulary under them, the true token highlighted."""
         columns = bars(p, width=5.0, height=1.9, top=1.0)
         for k, bar in enumerate(columns):
-            bar.set_fill(YELLOW_C if k == self.target else GREY_B)
+            bar.set_fill(TARGET if k == self.target else WEIGHT)
         words = VGroup(*(caption(w, font_size=18).next_to(bar, DOWN, buff=0.1) for w, bar in zip(self.vocabulary, columns)))
         words.align_to(columns, DOWN).shift(DOWN * 0.3)
         head = caption(title, font_size=20).move_to(columns.get_corner(DOWN + LEFT) + UP * 2.0, aligned_edge=LEFT)
@@ -94,7 +100,7 @@ class CrossEntropy(ExplainerScene):
         group = VGroup()
         for k, v in enumerate(g):
             bar = Rectangle(width=0.7 * step, height=max(abs(v) * unit, 1e-3), stroke_width=0, fill_opacity=0.9,
-                            fill_color="#d6604d" if v > 0 else "#4393c3")
+                            fill_color=POSITIVE if v > 0 else NEGATIVE)
             bar.move_to(RIGHT * k * step, aligned_edge=DOWN if v > 0 else UP)
             group.add(bar)
         zero = DashedLine(LEFT * 0.5 * step, RIGHT * (len(g) - 0.5) * step, stroke_opacity=0.6)  # y = 0
@@ -105,6 +111,6 @@ class CrossEntropy(ExplainerScene):
 
     @staticmethod
     def marker(axes: Axes, p: float, value: float) -> VGroup:
-        dot = Dot(axes.c2p(p, value), color=YELLOW_C)
-        text = caption(f"{value:.3f}", font_size=20, color=YELLOW_C).next_to(dot, UP + RIGHT, buff=0.1)
+        dot = Dot(axes.c2p(p, value), color=TARGET)
+        text = caption(f"{value:.3f}", font_size=20, color=TARGET).next_to(dot, UP + RIGHT, buff=0.1)
         return VGroup(dot, text)

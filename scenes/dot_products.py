@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DEGREES, DOWN, GREY_B, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn,
-                   FadeOut, GrowArrow, NumberPlane, ValueTracker, VGroup, always_redraw, linear)
+from manim import (DEGREES, DOWN, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn, FadeOut, GrowArrow,
+                   NumberPlane, ValueTracker, VGroup, always_redraw, linear)
 
-from explainer.scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits, signed_color,
-                            tex)
-
-KEY_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6")
+from explainer.scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits,
+                                      signed_color, tex)
+from explainer.scenes.palette import KEY, QUERY, WEIGHT
 
 
 def rotate(v: np.ndarray, angle: float) -> np.ndarray:
@@ -39,13 +38,12 @@ class DotProductAlignment(ExplainerScene):
         self.title(formula(sp.latex(geometric.lhs) + " = " + sp.latex(geometric.rhs), font_size=44))
         plane = NumberPlane(x_range=(-3, 3), y_range=(-3, 3), x_length=5.4, y_length=5.4,
                             background_line_style={"stroke_opacity": 0.35}).shift(LEFT * 3.6 + DOWN * 0.3)
-        q_arrow = Arrow(plane.c2p(0, 0), plane.c2p(*self.query), buff=0, color=GREY_B)
-        q_label = tex(r"\mathbf{q}", font_size=36).move_to(plane.c2p(*(self.query * 1.2)))
+        q_arrow = Arrow(plane.c2p(0, 0), plane.c2p(*self.query), buff=0, color=QUERY)
+        q_label = tex(r"\mathbf{q}", font_size=36, color=QUERY).move_to(plane.c2p(*(self.query * 1.2)))
         turn = ValueTracker(0.0)
         key = lambda: rotate(np.array([self.key_length, 0.0]), turn.get_value())  # noqa: E731
-        k_arrow = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*key()), buff=0,
-                                              color=signed_color(self.cosine(key()), 1.0)))
-        k_label = tex(r"\mathbf{k}", font_size=36)
+        k_arrow = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*key()), buff=0, color=KEY))
+        k_label = tex(r"\mathbf{k}", font_size=36, color=KEY)
         k_label.add_updater(lambda m: m.move_to(plane.c2p(*(key() * 1.25))))
         readouts = self.readouts(geometric, key)
         self.play(Create(plane), GrowArrow(q_arrow), FadeIn(q_label), run_time=1.2)
@@ -62,21 +60,24 @@ class DotProductAlignment(ExplainerScene):
         q_turn = ValueTracker(0.0)
         query = lambda: rotate(self.query, q_turn.get_value())  # noqa: E731
         scores = lambda: np.array([self.score(query(), k) for k in keys])  # noqa: E731
-        key_arrows = VGroup(*(Arrow(plane.c2p(0, 0), plane.c2p(*k), buff=0, color=c, stroke_width=5)
-                              for k, c in zip(keys, KEY_COLORS)))
+        key_arrows = VGroup(*(Arrow(plane.c2p(0, 0), plane.c2p(*k), buff=0, color=KEY, stroke_width=5)
+                              for k in keys))
+        key_names = VGroup(*(tex(f"k_{{{j}}}", font_size=30, color=KEY).move_to(plane.c2p(*(k * 1.3)))
+                             for j, k in enumerate(keys)))
+        q_live = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*query()), buff=0, color=QUERY))
         self.remove(q_arrow)
-        q_live = always_redraw(lambda: Arrow(plane.c2p(0, 0), plane.c2p(*query()), buff=0, color=GREY_B))
+        self.add(q_live)  # the live arrow takes the fixed one's place at once: q never leaves the screen
         q_label.add_updater(lambda m: m.move_to(plane.c2p(*(query() * 1.2))))
         chart_origin = RIGHT * 1.6 + DOWN * 1.9
         weight_bars = always_redraw(lambda: self.colored(bars(softmax(scores()[None, :])[0], 4.4, 3.4, top=1.0))
                                     .move_to(chart_origin, aligned_edge=DOWN + LEFT))
-        names = VGroup(*(tex(f"k_{{{i + 1}}}", font_size=30, color=c) for i, c in enumerate(KEY_COLORS)))
+        names = VGroup(*(tex(f"k_{{{j}}}", font_size=30, color=KEY) for j in range(len(keys))))
         for i, name in enumerate(names):
             name.move_to(chart_origin + RIGHT * (1.1 * i + 0.4) + DOWN * 0.3)
         _, _, definition = find_step("softmax", lambda l, r: l == "{p}_{i}" and r"\sum" in r)
         self.title(formula(sp.latex(definition.lhs) + " = " + sp.latex(definition.rhs), font_size=44))
-        self.add(q_live, q_label)
-        self.play(*(GrowArrow(a) for a in key_arrows), FadeIn(names), FadeIn(weight_bars), run_time=1.2)
+        self.play(*(GrowArrow(a) for a in key_arrows), FadeIn(key_names), FadeIn(names), FadeIn(weight_bars),
+                  run_time=1.2)
         self.say("softmax of the scores x_j = q·k_j: the key best aligned with q gets the most weight")
         self.play(q_turn.animate.set_value(TAU), run_time=7, rate_func=linear)
 
@@ -121,6 +122,5 @@ class DotProductAlignment(ExplainerScene):
 
     @staticmethod
     def colored(group: VGroup) -> VGroup:
-        for bar, color in zip(group, KEY_COLORS):
-            bar.set_fill(color)
-        return group
+        """Weight bars in the weight colour."""
+        return group.set_fill(WEIGHT)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Arc, Axes, Circle, Create, DashedLine, Dot, FadeIn,
-                   FadeOut, LaggedStart, Line, VGroup)
+from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, Arc, Axes, Circle, Create, DashedLine, Dot, FadeIn, FadeOut,
+                   LaggedStart, Line, SurroundingRectangle, VGroup)
 
 from explainer.scenes.helpers import (ExplainerScene, caption, closed_form, find_step, first_share, formula, heatmap,
                             last_share, signed, subscript, tex)
-
-SIN_COLOR, COS_COLOR = "#e07a5f", "#81b29a"
+from explainer.scenes.palette import COSINE as COS_COLOR
+from explainer.scenes.palette import POSITION
+from explainer.scenes.palette import SINE as SIN_COLOR
 
 
 class PositionalEncodingWaves(ExplainerScene):
@@ -32,51 +33,93 @@ class PositionalEncodingWaves(ExplainerScene):
         # --- the waves: one row per dimension pair
         _, _, sine = find_step("positional-encoding", lambda l, r: r"\sin" in r and l.startswith(r"\operatorname{PE}"))
         _, _, cosine = find_step("positional-encoding", lambda l, r: r"\cos" in r and l.startswith(r"\operatorname{PE}"))
-        self.title(VGroup(formula(sp.latex(sine.lhs) + " = " + sp.latex(sine.rhs), font_size=34),
-                          formula(sp.latex(cosine.lhs) + " = " + sp.latex(cosine.rhs), font_size=34))
-                   .arrange(RIGHT, buff=0.8))
-        waves = VGroup(*(self.wave_row(i) for i in self.pairs)).arrange(DOWN, buff=0.35).shift(DOWN * 0.25)
-        self.say(f"each pair of dimensions is a sine and a cosine; higher pairs turn slower (d_model = {self.d_model})")
+        _, _, omega = find_step("positional-encoding", lambda l, r: l == r"{\omega}_{i}" and "10000" in r)
+        self.omega = {i: float(omega.rhs.subs({s: {"i": i, "d": self.d_model}[s.name] for s in omega.rhs.free_symbols}))
+                      for i in self.pairs}  # ω_i = 10000^(−2i/d) at d = d_model
+        self.title(VGroup(VGroup(formula(sp.latex(sine.lhs) + " = " + sp.latex(sine.rhs), font_size=32, color=SIN_COLOR),
+                                 formula(sp.latex(cosine.lhs) + " = " + sp.latex(cosine.rhs), font_size=32,
+                                         color=COS_COLOR)).arrange(RIGHT, buff=0.8),
+                          formula(sp.latex(omega.lhs) + " = " + sp.latex(omega.rhs) + rf",\quad d = {self.d_model}",
+                                  font_size=32)).arrange(DOWN, buff=0.12))
+        waves = VGroup(*(self.wave_row(i, last=i == self.pairs[-1]) for i in self.pairs)).arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
+        waves.shift(DOWN * 0.35 - waves.get_center() * RIGHT + RIGHT * 0.4)
+        legend = self.legend().next_to(waves, UP, buff=0.12).align_to(waves[0][0], RIGHT)
+        self.say(f"each pair of dimensions i is a sine (dimension 2i) and a cosine (2i + 1) of pos·ωᵢ; "
+                 f"higher pairs turn slower (d = {self.d_model})")
+        self.play(FadeIn(legend), run_time=0.6)
         for row in waves:
             self.play(Create(row[0]), FadeIn(row[1]), Create(row[2]), Create(row[3]), run_time=1.4)
             self.play(LaggedStart(*(FadeIn(dot) for dot in row[4]), lag_ratio=0.05), run_time=1.0)
-        self.wait(1)
-        self.play(FadeOut(waves), run_time=0.6)
+        self.wait(3)
+        self.play(FadeOut(waves, legend), run_time=0.6)
 
         # --- the table: positions × dimensions, one column at a time
         table = self.table()
         self.title("the encoding table: row = position, column = dimension")
-        self.say("each column is one of the waves above, read at the integer positions")
+        self.say("each column is one wave read at the integer positions: column 2i the sine of pair i, "
+                 "column 2i + 1 its cosine")
         self.play(FadeIn(table[1]), FadeIn(table[2]), run_time=0.6)
         columns = [VGroup(*(row[c] for row in table[0])) for c in range(self.d_model)]
         self.play(LaggedStart(*(FadeIn(col, shift=DOWN * 0.1) for col in columns), lag_ratio=0.3), run_time=5)
-        self.wait(1.5)
-        self.play(FadeOut(table), run_time=0.6)
+        self.wait(1)
+        links = self.wave_links(table, columns)
+        self.say(f"the three waves above are columns 0 … {2 * self.pairs[-1] + 1}: the fast pairs on the left, "
+                 "the slow ones (almost constant down a column) on the right")
+        self.play(LaggedStart(*(FadeIn(link) for link in links), lag_ratio=0.3), run_time=1.5)
+        self.wait(3.5)
+        self.play(FadeOut(table, links), run_time=0.6)
 
         # --- the rotation view: one pair as a point on the unit circle
         self.rotation()
 
-    def wave_row(self, pair: int) -> VGroup:
-        """Axes, label, sin and cos curves of ``pair`` and a dot per integer position."""
-        axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.4,
-                    tips=False, axis_config={"stroke_opacity": 0.6, "include_ticks": False})
+    def wave_row(self, pair: int, last: bool = False) -> VGroup:
+        """Axes (−1 … 1 marked; the ``last`` row also numbers the positions and names its axis ``pos``),
+        the pair's name and ω, sin and cos curves of ``pair`` and a dot per integer position."""
+        axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.3,
+                    tips=False, axis_config={"stroke_opacity": 0.6, "include_ticks": False},
+                    y_axis_config={"include_numbers": True, "numbers_to_include": (-1, 1), "font_size": 18},
+                    x_axis_config={"include_ticks": last, "font_size": 18,
+                                   "numbers_to_include": range(0, self.positions, 5) if last else ()})
+        if last:
+            axes.add(tex("pos", font_size=26, color=POSITION).next_to(axes.x_axis, RIGHT, buff=0.15))
         even, odd = 2 * pair, 2 * pair + 1
-        label = tex(f"i = {pair}", font_size=30).next_to(axes, LEFT, buff=0.3)
+        label = VGroup(tex(f"i = {pair}", font_size=28),
+                       tex(rf"\omega_{{{pair}}} = {self.omega[pair]:.3g}", font_size=22))
+        label.arrange(DOWN, aligned_edge=LEFT, buff=0.08).next_to(axes, LEFT, buff=0.35)
         sin_curve = axes.plot(lambda x: self.pe(x, even), color=SIN_COLOR)
         cos_curve = axes.plot(lambda x: self.pe(x, odd), color=COS_COLOR)
         dots = VGroup(*(Dot(axes.c2p(p, self.pe(p, j)), radius=0.045, color=color)
                         for p in range(self.positions) for j, color in ((even, SIN_COLOR), (odd, COS_COLOR))))
         return VGroup(axes, label, sin_curve, cos_curve, dots)
 
+    def legend(self) -> VGroup:
+        """Which curve is which: the sine in dimension 2i, the cosine in 2i + 1."""
+        return VGroup(*(VGroup(Line(LEFT * 0.25, RIGHT * 0.25, color=color, stroke_width=4),
+                               tex(text, font_size=24, color=color)).arrange(RIGHT, buff=0.12)
+                        for color, text in ((SIN_COLOR, r"\sin:\ \text{dimension } 2i"),
+                                            (COS_COLOR, r"\cos:\ \text{dimension } 2i + 1"))
+                        )).arrange(RIGHT, buff=0.5)
+
+    def wave_links(self, table: VGroup, columns: list) -> VGroup:
+        """A frame in the sine or cosine colour around each column of the pairs shown as waves, with the
+        pair's name over each two."""
+        links = VGroup()
+        for i in self.pairs:
+            frames = [SurroundingRectangle(VGroup(columns[c], table[2][c]), color=color, buff=0.02, stroke_width=3)
+                      for c, color in ((2 * i, SIN_COLOR), (2 * i + 1, COS_COLOR))]
+            links.add(VGroup(*frames, tex(f"i = {i}", font_size=22).next_to(VGroup(*frames), UP, buff=0.06)))
+        return links
+
     def table(self) -> VGroup:
         """The heatmap of PE values with position labels (rows) and dimension labels (columns)."""
         pos, dim = np.meshgrid(np.arange(self.table_positions), np.arange(self.d_model), indexing="ij")
         values = self.pe(pos, dim) * np.ones_like(pos)  # (positions, d_model)
-        grid = heatmap(values, cell=(0.7, 0.5), scale=1.0, digits=2, font_size=16).move_to(DOWN * 0.15)
-        rows = VGroup(*(caption(str(p), font_size=16).next_to(grid[p][0], LEFT, buff=0.15)
+        grid = heatmap(values, cell=(0.7, 0.45), scale=1.0, digits=2, font_size=16, color=POSITION)
+        grid.move_to(DOWN * 0.35)
+        rows = VGroup(*(caption(str(p), font_size=16, color=POSITION).next_to(grid[p][0], LEFT, buff=0.15)
                         for p in range(self.table_positions)))
-        cols = VGroup(*(caption(str(j), font_size=16).next_to(grid[0][j], UP, buff=0.12)
-                        for j in range(self.d_model)))
+        cols = VGroup(*(caption(str(j), font_size=16, color=SIN_COLOR if j % 2 == 0 else COS_COLOR)
+                        .next_to(grid[0][j], UP, buff=0.12) for j in range(self.d_model)))
         return VGroup(grid, rows, cols)
 
     def rotation(self) -> None:
@@ -96,8 +139,8 @@ class PositionalEncodingWaves(ExplainerScene):
         point = lambda p: center + radius * np.array([self.pe(p, 2 * i), self.pe(p, 2 * i + 1), 0.0])  # noqa: E731
         readout = None
         for p in range(self.circle_steps):
-            dot = Dot(point(p), color=YELLOW_C, radius=0.08)
-            spoke = Line(center, point(p), color=YELLOW_C, stroke_width=2)
+            dot = Dot(point(p), color=POSITION, radius=0.08)
+            spoke = Line(center, point(p), color=POSITION, stroke_width=2)
             text = VGroup(caption(f"pos = {p}", font_size=26),
                           caption(f"PE = ({signed(self.pe(p, 2 * i), 3, sign=True)}, "
                                   f"{signed(self.pe(p, 2 * i + 1), 3, sign=True)})", font_size=24))
@@ -110,7 +153,7 @@ class PositionalEncodingWaves(ExplainerScene):
             if p:
                 a0, a1 = _angle(point(p - 1) - center), _angle(point(p) - center)
                 animations.append(Create(Arc(radius=radius * 0.35, start_angle=a0, angle=_wrap(a1 - a0),
-                                             arc_center=center, color=YELLOW_C)))
+                                             arc_center=center, color=POSITION)))
             self.play(*animations, run_time=0.7)
             readout = text
         turn = abs(_wrap(_angle(point(1) - center) - _angle(point(0) - center)))

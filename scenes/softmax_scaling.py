@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, GREY_B, LEFT, RIGHT, UP, YELLOW_C, Dot, FadeIn, FadeOut, LaggedStart, Line, NumberLine,
-                   VGroup)
+from manim import DOWN, GREY_B, LEFT, RIGHT, UP, Dot, FadeIn, FadeOut, LaggedStart, Line, NumberLine, VGroup
 
-from explainer.scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula, last_share,
-                            number, signed, tex)
+from explainer.scenes.helpers import (ExplainerScene, bars, caption, closed_form, find_step, first_share, formula,
+                                      last_share, number, signed, subscript, tex)
+from explainer.scenes.palette import KEY, SCORE, WEIGHT
 
 
 class SoftmaxScaling(ExplainerScene):
@@ -38,7 +38,7 @@ class SoftmaxScaling(ExplainerScene):
         labels = VGroup(*(tex(f"d_k = {d}", font_size=28).next_to(line, LEFT, buff=0.3)
                           for d, line in zip(self.widths, lines)))
         ticks = self.ticks(lines[-1], limit)
-        dots = VGroup(*(VGroup(*(Dot(line.n2p(s), radius=0.05, color=YELLOW_C, fill_opacity=0.7) for s in scores[d]))
+        dots = VGroup(*(VGroup(*(Dot(line.n2p(s), radius=0.05, color=SCORE, fill_opacity=0.8) for s in scores[d]))
                         for d, line in zip(self.widths, lines)))
         spreads = VGroup(*(self.spread(line, np.sqrt(variance[d])) for d, line in zip(self.widths, lines)))
         self.say(f"q·k for {self.samples} random pairs of standard-normal vectors: the spread grows like √d_k")
@@ -50,16 +50,24 @@ class SoftmaxScaling(ExplainerScene):
         # --- divided by √d_k, every width has the same spread
         _, _, scaled_step = find_step("softmax-scaling", lambda l, r: r"\sqrt{d_{k}}" in l and r == "1")
         self.title(formula(sp.latex(scaled_step.lhs) + " = " + sp.latex(scaled_step.rhs), font_size=44))
-        self.say(f"divided by √d_k the scores have variance 1 for every width (axis {self.zoom}× finer)")
+        self.say("divided by √d_k, on the same axis: every row shrinks to the same spread, variance 1")
+        divided = [dot.animate.move_to(line.n2p(s / np.sqrt(variance[d])))
+                   for d, line in zip(self.widths, lines) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
+        unit_spreads = VGroup(*(self.spread(line, 1.0) for line in lines))
+        self.play(*divided, FadeOut(spreads), FadeIn(unit_spreads), run_time=2)
+        self.wait(2.5)
+
+        # --- the same scores, the axis zoomed in (nothing is divided here)
+        self.say(f"zoomed in {self.zoom}× (the scores do not change, only the axis): the four rows now look alike")
         fine = [NumberLine(x_range=(-limit / self.zoom, limit / self.zoom, 1), length=line.get_length(),
                            include_ticks=False).move_to(line) for line in lines]  # positions only, not shown
-        moved = [dot.animate.move_to(line.n2p(s / np.sqrt(variance[d])))
-                 for d, line in zip(self.widths, fine) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
+        zoomed = [dot.animate.move_to(line.n2p(s / np.sqrt(variance[d])))
+                  for d, line in zip(self.widths, fine) for dot, s in zip(dots[self.widths.index(d)], scores[d])]
         new_spreads = VGroup(*(self.spread(line, 1.0) for line in fine))
         new_ticks = self.ticks(fine[-1], limit / self.zoom)
-        self.play(*moved, FadeOut(spreads), FadeIn(new_spreads), FadeOut(ticks, rate_func=first_share(0.4)),
+        self.play(*zoomed, FadeOut(unit_spreads), FadeIn(new_spreads), FadeOut(ticks, rate_func=first_share(0.4)),
                   FadeIn(new_ticks, rate_func=last_share(0.4)), run_time=2)
-        self.wait(1.5)
+        self.wait(2.5)
         self.play(FadeOut(lines, labels, dots, new_spreads, new_ticks), run_time=0.6)
 
         # --- softmax of unscaled scores is one-hot, and its gradient vanishes
@@ -90,21 +98,30 @@ class SoftmaxScaling(ExplainerScene):
         softmax = closed_form("softmax", "softmax", n=self.n_keys)
         jacobian = closed_form("softmax-scaling", "jacobian", d_k=d, n=self.n_keys)
         _, _, limit_step = find_step("softmax-scaling", lambda l, r: l.startswith(r"\lim") and r == "1")
-        self.title(formula(sp.latex(limit_step.lhs) + " = " + sp.latex(limit_step.rhs), font_size=44))
+        self.title(VGroup(formula(sp.latex(limit_step.lhs) + " = " + sp.latex(limit_step.rhs), font_size=40),
+                          caption("t multiplies every score; p₁ is the weight of the largest one", font_size=20))
+                   .arrange(DOWN, buff=0.12))
+        winner = int(np.argmax(row[0]))
         panels = VGroup()
         for name, x in (("unscaled", row), ("scaled by 1/√d_k", row * scale)):
             weights, grad = softmax(x)[0], np.abs(jacobian(x)).max()
-            chart = bars(weights, width=3.6, height=2.6, top=1.0)
+            chart = bars(weights, width=3.6, height=2.6, top=1.0, color=WEIGHT)
+            chart[winner].set_stroke(KEY, width=3)
+            chart.add(*(tex(f"k_{{{j}}}", font_size=24, color=KEY).next_to(bar, DOWN, buff=0.08)
+                        for j, bar in enumerate(chart)))
             text = VGroup(caption(name, font_size=26),
-                          caption("scores " + ", ".join(signed(v, 1) for v in x[0]), font_size=20),
+                          caption("scores " + ", ".join(signed(v, 1) for v in x[0]), font_size=20, color=SCORE),
                           caption("weights " + ", ".join(signed(v) for v in weights), font_size=20),
                           caption(f"largest |∂p/∂x| = {grad:.2g}", font_size=20))
             text.arrange(DOWN, aligned_edge=LEFT, buff=0.15)
             panels.add(VGroup(chart, text.next_to(chart, DOWN, buff=0.3, aligned_edge=LEFT)))
         panels.arrange(RIGHT, buff=1.6, aligned_edge=DOWN).shift(DOWN * 0.4)
-        self.say(f"d_k = {d}: unscaled scores are large, softmax is almost one-hot and its gradient vanishes")
+        weights = softmax(row)[0]
+        self.say(f"d_k = {d}, unscaled (t = √d_k = {np.sqrt(d):g}): k{subscript(winner)} has the largest score and "
+                 f"takes {weights[winner]:.2f} of the weight, almost one-hot: the gradient vanishes")
         self.play(FadeIn(panels[0]), run_time=1.2)
-        self.wait(1)
+        self.wait(4)
+        self.say("divided by √d_k (t = 1) the weights stay spread and the gradient stays alive")
         self.play(FadeIn(panels[1]), run_time=1.2)
-        self.wait(2.5)
+        self.wait(3.5)
 

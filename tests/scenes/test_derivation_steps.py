@@ -114,3 +114,22 @@ def test_every_derivation_is_paced_and_legible(name, glyph_dirs):
     for beat in scene.beats[1:]:
         assert beat.end - beat.still >= words_needed(beat.caption) + formula_seconds(beat.glyphs) - 1e-6
     assert scene.too_small == [], f"{name}: lines below {MIN_FONT_SIZE}: {scene.too_small}"
+
+
+def test_captions_are_spoken_as_words():
+    from explainer.scenes.narration import speakable
+
+    assert speakable("xⱼ − m ≤ 0, QKᵀ/√d_k") == "x j minus m is at most 0, QK transpose over square root of d k"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng is not installed")
+def test_voice_sets_the_time_when_speech_is_longer(tmp_path, glyph_dirs):
+    """With --voice every step lasts at least as long as its spoken caption (a WAV from espeak-ng)."""
+    from explainer.scenes.narration import speak
+
+    scene = rendering.dry_run("derivation:softmax", voice=True, pace="fast",
+                              overrides={**glyph_dirs, "media_dir": str(tmp_path)})
+    for beat in scene.beats:
+        _, seconds = speak(beat.caption, tmp_path / "voice")
+        assert seconds > 0.5
+        assert beat.end - beat.start >= seconds + 0.4 - 1e-6, beat.label

@@ -56,7 +56,7 @@ def test_the_result_ties_the_sum_to_the_geometric_form_and_a_wrong_scale_fails()
     from explainer.check import FAILED
 
     d = registry.build("dot-product")
-    assert isinstance(d.result.lhs, sp.Sum) and d.result.rhs.has(sp.cos)  # Σ qᵢkᵢ = ‖q‖‖k‖cos θ, not q·k = Σ qᵢkᵢ
+    assert d.result.lhs.has(sp.cos) and isinstance(d.result.rhs, sp.Sum)  # ‖q‖‖k‖cos θ = Σ qᵢkᵢ, not q·k = Σ qᵢkᵢ
     n = next(j for j, s in enumerate(d.steps) if s.why.startswith("size matters"))
     wrong = replace(d.steps[n], rhs=2 * d.steps[n].rhs)  # 4(q·k) instead of 2(q·k)
     report = check(replace(d, steps=d.steps[:n] + (wrong,) + d.steps[n + 1:]))

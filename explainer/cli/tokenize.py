@@ -141,7 +141,10 @@ def _train(algorithm: str, corpus: str | None, vocab_size: int, pre_tokenizer: s
     from explainer import tokenize
     from explainer.tokenize import corpus as corpora
 
-    lines, source = (corpora.read_corpus(corpus), corpus) if corpus else (corpora.builtin_lines(), "built-in corpus")
+    if corpus:
+        lines, source = corpora.read_corpus(corpus), "standard input" if corpus == "-" else corpus
+    else:
+        lines, source = corpora.builtin_lines(), "built-in corpus"
     options = {"pre_tokenizer": pre_tokenizer or DEFAULT_PRE_TOKENIZER[algorithm]}
     if algorithm == "wordpiece":
         options["score"] = score

@@ -28,13 +28,20 @@ def _heads(M, width: int) -> list:
     return [M[:, a * width:(a + 1) * width] for a in range(M.cols // width)]
 
 
-def grouped_attention(Q, K, V, d_head: int) -> sp.ImmutableMatrix:
+def group_weights(Q, K, d_head: int) -> list:
+    """softmax(Q_j K_aᵀ / √d_head) for every query head j, with a = ⌊j/r⌋, r = h/g (explicit matrices)."""
+    qs, ks = _heads(Q, d_head), _heads(K, d_head)
+    r = len(qs) // len(ks)
+    return [row_softmax(q * ks[j // r].T / sp.sqrt(d_head)) for j, q in enumerate(qs)]
+
+
+def grouped_attention(Q, K, V, d_head: int, weights: list | None = None) -> sp.ImmutableMatrix:
     """Concatenate head j = softmax(Q_j K_aᵀ / √d_head) V_a over the query heads j, with a = ⌊j/r⌋,
     r = h/g (the definition; explicit matrices, h·d_head and g·d_head columns)."""
-    qs, ks, vs = _heads(Q, d_head), _heads(K, d_head), _heads(V, d_head)
-    r = len(qs) // len(ks)
-    outs = [row_softmax(q * ks[j // r].T / sp.sqrt(d_head)) * vs[j // r] for j, q in enumerate(qs)]
-    return sp.ImmutableMatrix(sp.BlockMatrix([outs]).as_explicit())
+    weights = group_weights(Q, K, d_head) if weights is None else weights
+    vs = _heads(V, d_head)
+    r = len(weights) // len(vs)
+    return sp.ImmutableMatrix(sp.Matrix.hstack(*[w * vs[j // r] for j, w in enumerate(weights)]))
 
 
 def repeat_matrix(h: int, g: int, d_head: int) -> sp.ImmutableMatrix:
@@ -152,25 +159,28 @@ def _example(p_gqa, p_mha, c_gqa, c_mha) -> tuple:
     )
 
 
-def gqa_forms(n: int, h: int, g: int, d_head: int, d: int | None = None) -> dict[str, tuple]:
-    """Closed forms for ``n`` tokens, ``h`` query heads, ``g`` K/V heads of width ``d_head``:
+def gqa_forms(h: int, g: int, d_head: int, n: int | None = None, d: int | None = None) -> dict[str, tuple]:
+    """Closed forms for ``h`` query heads and ``g`` K/V heads of width ``d_head``; with ``n`` tokens:
 
     ``"output"``: ((Q[n × h·d_head], K[n × g·d_head], V[n × g·d_head]), GQA(Q, K, V) [n × h·d_head]),
-    ``"weights"``: ((Q, K), the h attention matrices stacked [h·n × n]),
-    ``"parameters"`` (with model width ``d``): ((), [W_Q, W_K, W_V, W_O] sizes as a 1 × 4 matrix).
+    ``"weights"``: ((Q, K), the h attention matrices stacked [h·n × n]);
+    with model width ``d``: ``"parameters"``: ((), [W_Q, W_K, W_V, W_O] sizes as a 1 × 4 matrix).
     """
-    for value, label in ((n, "n"), (h, "h"), (g, "g"), (d_head, "d_head")):
+    for value, label in ((h, "h"), (g, "g"), (d_head, "d_head")):
         positive_int(value, label)
     if h % g:
         raise UsageError(f"the K/V heads must divide the query heads, got h = {h}, g = {g}")
-    Q = sp.MatrixSymbol("Q", n, h * d_head)
-    K, V = sp.MatrixSymbol("K", n, g * d_head), sp.MatrixSymbol("V", n, g * d_head)
-    Qe, Ke, Ve = Q.as_explicit(), K.as_explicit(), V.as_explicit()
-    ks = _heads(Ke, d_head)
-    weights = [row_softmax(q * ks[j // (h // g)].T / sp.sqrt(d_head)) for j, q in enumerate(_heads(Qe, d_head))]
-    forms = {"output": ((Q, K, V), grouped_attention(Qe, Ke, Ve, d_head)),
-             "weights": ((Q, K), sp.ImmutableMatrix(sp.BlockMatrix([[w] for w in weights]).as_explicit()))}
+    forms = {}
+    if n is not None:
+        positive_int(n, "n")
+        Q = sp.MatrixSymbol("Q", n, h * d_head)
+        K, V = sp.MatrixSymbol("K", n, g * d_head), sp.MatrixSymbol("V", n, g * d_head)
+        Qe, Ke, Ve = Q.as_explicit(), K.as_explicit(), V.as_explicit()
+        weights = group_weights(Qe, Ke, d_head)
+        forms["output"] = ((Q, K, V), grouped_attention(Qe, Ke, Ve, d_head, weights))
+        forms["weights"] = ((Q, K), sp.ImmutableMatrix(sp.Matrix.vstack(*weights)))
     if d is not None:
+        positive_int(d, "d")
         forms["parameters"] = ((), sp.ImmutableMatrix([[d * h * d_head, d * g * d_head, d * g * d_head,
                                                         h * d_head * d]]))
     return forms

@@ -59,6 +59,9 @@ def verify_command(names: tuple[str, ...], all_: bool, device: str, dtype: str, 
 
     load_modules(modules)  # after torch: a module may register numeric checks of its own
     chosen = engine.choose(names, all_)
+    from explainer.numeric.checks.llama import require_transformers
+
+    require_transformers(chosen)  # the Llama oracles: exit 2 with the install hint, before any work
     from explainer.numeric.checks.base import Context
     from explainer.numeric.config import preset
     from explainer.numeric.run import device_name, resolve_device, resolve_dtype

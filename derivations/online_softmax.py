@@ -46,7 +46,8 @@ def merge(m1, l1, o1, m2, l2, o2, exp=sp.exp, maximum=sp.Max):
     """The merged ``(m, ℓ, o)`` of two blocks: both sums rescaled to the common max m = max(m₁, m₂).
 
     With tensors pass ``exp=torch.exp, maximum=torch.maximum``; m and ℓ broadcast against o. A block
-    with no allowed key (m = −∞) contributes e^{−∞} = 0, unless both are empty (then ℓ = 0: undefined).
+    with no allowed key must come as (m, ℓ, o) = (−∞, 0, 0): it then contributes e^{−∞}·0·0 = 0 (an o
+    of 0/0 = NaN would poison the sum). Two empty blocks merge to ℓ = 0, o undefined.
     """
     m = maximum(m1, m2)
     a1, a2 = exp(m1 - m), exp(m2 - m)

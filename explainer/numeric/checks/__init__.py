@@ -11,7 +11,7 @@ decorate a check with ``@check("your-derivation")`` in the module that registers
 """
 from __future__ import annotations
 
-from explainer.numeric.checks import attention, block, cost, hf_sizes, llama, positions, scaling, training, vectors  # noqa: F401
+from explainer.numeric.checks import attention, block, cost, hf_blocks, hf_sizes, llama, positions, scaling, training, vectors  # noqa: F401
 from explainer.numeric.checks.base import CHECKS, Context, check
 
 __all__ = ["CHECKS", "Context", "check"]

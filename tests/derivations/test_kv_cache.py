@@ -1,0 +1,62 @@
+"""`kv-cache`: the new row from cached K, V and the unchanged earlier rows proved; a cache that leaves out
+the new token's own key, or no mask, is rejected; the Llama 3 8B figure; the FLOPs forms."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import sympy as sp
+
+from explainer import registry
+from explainer.check import FAILED, PROVED, check, check_step, unfold
+from explainer.derivations import kv_cache
+from explainer.formats import render
+from explainer.operators import Attn
+
+NAME = "kv-cache"
+
+
+def test_report_ok_and_both_attention_steps_proved():
+    report = check(registry.build(NAME))
+    assert report.ok, report.failures
+    assert report.result_for("step", 1).status == report.result_for("step", 2).status == PROVED
+
+
+def test_every_unicode_line_fits_100_columns():
+    assert max(len(line) for line in render(registry.build(NAME), "unicode").splitlines()) <= 100
+
+
+def _stacked(d):
+    return dict(d.steps[0].where)
+
+
+def test_forgetting_the_new_tokens_own_key_is_rejected():
+    """Attention of q over the cached keys only (K_c, V_c) is not the new row."""
+    d = registry.build(NAME)
+    s = d.steps[0]
+    q, Kc, Vc = (sp.MatrixSymbol(name, *shape) for name, shape in
+                 (("q", (1, kv_cache.EX_DH)), ("K_c", (kv_cache.EX_C, kv_cache.EX_DH)),
+                  ("V_c", (kv_cache.EX_C, kv_cache.EX_DH))))
+    lhs = unfold(s.lhs, _stacked(d))
+    assert check_step(lhs, replace(s, rhs=Attn(q, Kc, Vc), where=()))[0] == FAILED
+
+
+def test_without_the_mask_earlier_rows_change():
+    """Unmasked attention over all three tokens: the cached rows would not stay valid."""
+    d = registry.build(NAME)
+    s = d.steps[1]
+    Q, K, V = (sp.MatrixSymbol(name, kv_cache.EX_C + 1, kv_cache.EX_DH) for name in ("Q", "K", "V"))
+    unmasked = unfold(Attn(Q, K, V)[: kv_cache.EX_C, :], _stacked(d))
+    assert check_step(unmasked, replace(s, where=()))[0] == FAILED
+
+
+def test_llama3_cache_is_one_gib():
+    c = kv_cache.LLAMA3_8B
+    assert kv_cache.cache_bytes(c["layers"], c["kv_heads"], c["hidden"] // c["heads"], c["context"], 2) == 2**30
+
+
+def test_flops_forms():
+    forms = kv_cache.kv_cache_forms(layers=2, kv_heads=2, heads=4, head_dim=8, weights=100)
+    (T, b), size = forms["cache_bytes"]
+    assert size.subs({T: 7, b: 2}) == 2 * 2 * 2 * 8 * 7 * 2
+    (t,), flops = forms["flops_cached"]
+    assert flops.subs(t, 5) == 2 * 100 + 4 * 2 * 4 * 8 * 5

@@ -99,6 +99,24 @@ class FFN(MatrixOperator):
         return pre.applyfunc(gelu_erf) * W2.as_explicit() + ones * b2.as_explicit()
 
 
+class NormalBelow(ScalarOperator):
+    """``P(Z ≤ x)`` for a standard normal Z, computed by sympy.stats from the normal density (its cdf)."""
+
+    name, latex_name = "P", r"\operatorname{P}"
+
+    def expand(self, v):
+        return stats.cdf(stats.Normal("Z", 0, 1))(v)
+
+    def _sympystr(self, printer) -> str:
+        return f"P(Z <= {printer._print(self.args[0])})"
+
+    def _pretty(self, printer):
+        return printer._print(stats.P(stats.Normal("Z", 0, 1) <= self.args[0], evaluate=False))
+
+    def _latex(self, printer, exp=None) -> str:
+        return rf"\operatorname{{P}}\left(Z \leq {printer._print(self.args[0])}\right)"
+
+
 def _sum(*terms):
     """An unevaluated sum of unevaluated products: the count as a reader adds it up."""
     return sp.Add(*(sp.Mul(*t, evaluate=False) if isinstance(t, tuple) else t for t in terms), evaluate=False)
@@ -111,10 +129,9 @@ def feed_forward() -> Derivation:
     P = Named("P_FFN", r"P_{\mathrm{FFN}}")
     x_star = Named("x*", r"x^{*}")
     where, gap = largest_gelu_gap()
-    Z = stats.Normal("Z", 0, 1)
     steps = (
         define(Phi, (1 + sp.erf(x / sp.sqrt(2))) / 2, "Φ, written with the error function erf"),
-        Step(lhs=Phi, rhs=stats.P(Z <= x, evaluate=False), check=prove("doit", "expand_func", "expand"),
+        Step(lhs=Phi, rhs=NormalBelow(x), check=prove("doit", "expand_func", "expand"),
              why="the probability that a standard normal Z is at most x: its cumulative distribution"),
         Step(lhs=GELU(x), rhs=x * Phi, check=prove("doit", "expand"),
              why="GELU weights its input by the probability that a standard normal is below it"),

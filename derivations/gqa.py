@@ -82,8 +82,8 @@ def grouped_query_attention() -> Derivation:
     K, V = sp.MatrixSymbol("K", EX_N, EX_G * EX_DH), sp.MatrixSymbol("V", EX_N, EX_G * EX_DH)
     E = sp.MatrixSymbol("E", EX_G * EX_DH, EX_H * EX_DH)
     k0, k1 = _heads(K, EX_DH)
-    p_gqa, p_mha = Named("P_GQA"), Named("P_MHA")
-    c_gqa, c_mha = Named("C_GQA"), Named("C_MHA")
+    p_gqa, p_mha = Named("P_GQA", r"P_{\mathrm{GQA}}"), Named("P_MHA", r"P_{\mathrm{MHA}}")
+    c_gqa, c_mha = Named("C_GQA", r"C_{\mathrm{GQA}}"), Named("C_MHA", r"C_{\mathrm{MHA}}")
     steps = (
         Step(lhs=sp.MatMul(K, E, evaluate=False), rhs=sp.BlockMatrix([[k0, k0, k1, k1]]),
              where=((E, repeat_matrix(EX_H, EX_G, EX_DH)),), check=prove("doit"),

@@ -64,7 +64,7 @@ def kv_cache() -> Derivation:
     q, k, v = (sp.MatrixSymbol(s, 1, EX_DH) for s in ("q", "k", "v"))
     Q, K, V = (sp.MatrixSymbol(s, n, EX_DH) for s in ("Q", "K", "V"))
     stacked = ((Q, sp.BlockMatrix([[Qc], [q]])), (K, sp.BlockMatrix([[Kc], [k]])), (V, sp.BlockMatrix([[Vc], [v]])))
-    cache, f_cache, f_full = Named("C"), Named("F_cache"), Named("F_full")
+    cache, f_cache, f_full = Named("C"), Named("F_cache", r"F_{\mathrm{cache}}"), Named("F_full", r"F_{\mathrm{full}}")
     per_token = 2 * N + 4 * L * h * d_head * i
     steps = (
         Step(lhs=CausalAttn(Q, K, V)[EX_C, :], rhs=Attn(q, K, V), where=stacked, check=prove("doit"),

@@ -65,7 +65,7 @@ def rms_norm() -> Derivation:
     ones = sp.OneMatrix(1, D)
     r = Named("r")
     centred = _row([*xs[:-1], -sp.Add(*xs[:-1])])
-    flops_ln, flops_rms = Named("F_LN"), Named("F_RMS")
+    flops_ln, flops_rms = Named("F_LN", r"F_{\mathrm{LN}}"), Named("F_RMS", r"F_{\mathrm{RMS}}")
     explicit_x = ((x, _row(xs)), (g, _row(gs)))
     steps = (
         Step(lhs=RMSNorm(x, g, eps), rhs=sp.ImmutableMatrix([[v * w / r for v, w in zip(xs, gs)]]),

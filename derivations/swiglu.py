@@ -71,14 +71,14 @@ def swiglu() -> Derivation:
     W1, W3 = sp.MatrixSymbol("W_1", EX_FF, EX_D), sp.MatrixSymbol("W_3", EX_FF, EX_D)
     W2 = sp.MatrixSymbol("W_2", EX_D, EX_FF)
     a, u = sp.MatrixSymbol("a", EX_FF, 1), sp.MatrixSymbol("u", EX_FF, 1)
-    p_glu, p_mlp = Named("P_SwiGLU"), Named("P_MLP")
-    f_glu, f_mlp = Named("F_SwiGLU"), Named("F_MLP")
+    p_glu, p_mlp = Named("P_SwiGLU", r"P_{\mathrm{SwiGLU}}"), Named("P_MLP", r"P_{\mathrm{MLP}}")
+    f_glu, f_mlp = Named("F_SwiGLU", r"F_{\mathrm{SwiGLU}}"), Named("F_MLP", r"F_{\mathrm{MLP}}")
     gated = sp.ImmutableMatrix([[SiLU(a[t, 0]) * u[t, 0]] for t in range(EX_FF)])
     steps = (
         Step(lhs=SiLU(z), rhs=z * Sigmoid(z), why="SiLU multiplies its input by the sigmoid of itself"),
         Step(lhs=sp.Derivative(SiLU(z), z), rhs=Sigmoid(z) * (1 + z * (1 - Sigmoid(z))),
              check=prove("doit", "cancel"),
-             why="its derivative, by the product rule with σ′ = σ(1 − σ); it is 0 where 1 + z(1 − σ(z)) = 0, "
+             why="its derivative, by the product rule with σ' = σ(1 − σ); it is 0 where 1 + z(1 − σ(z)) = 0, "
                  "near z = −1.28: SiLU dips below 0 there and is not monotone (example 1)"),
         Step(lhs=Sigmoid(0) * (1 + 0 * (1 - Sigmoid(0))), rhs=sp.Rational(1, 2), check=prove("doit"),
              why="at z = 0 the slope is σ(0) = 1/2, as GELU's is Φ(0) = 1/2"),
@@ -118,7 +118,7 @@ def swiglu() -> Derivation:
         result=Step(lhs=p_glu, rhs=p_mlp, where=((d_ff, sp.Rational(8, 3) * d),), check=prove("expand"),
                     why="with d_ff = (8/3)d SwiGLU costs what the 4d GELU MLP costs: 3·d·d_ff = 2·d·4d = 8d²"),
         example=_example(),
-        example_title="SiLU′(−2), and Llama's hidden widths from their published configurations",
+        example_title="SiLU'(−2), and Llama's hidden widths from their published configurations",
         notes=("Shazeer, 'GLU Variants Improve Transformer' (2020) introduced SwiGLU in the transformer FFN "
                "and kept the parameter count by shrinking d_ff by 2/3; LLaMA (Touvron et al., 2023) uses "
                "2/3 · 4d. The rounding is Meta's llama/model.py FeedForward; the configurations are "
@@ -136,7 +136,7 @@ def _example() -> tuple:
     slope = lambda t: Sigmoid(t) * (1 + t * (1 - Sigmoid(t)))  # noqa: E731 - step 2's right-hand side
     return (
         Step(lhs=slope(-2), rel="<", rhs=0, check=prove("doit"),
-             why="step 2 at z = −2: SiLU′(−2) = σ(−2)(2σ(−2) − 1) ≈ −0.091: SiLU decreases there, unlike ReLU"),
+             why="step 2 at z = −2: SiLU'(−2) = σ(−2)(2σ(−2) − 1) ≈ −0.091: SiLU decreases there, unlike ReLU"),
         Step(lhs=sp.floor(over(2 * 4 * 4096, 3), evaluate=False), rhs=sp.Integer(two_thirds), check=prove("doit"),
              why="2·4d/3 for d = 4096 is 10922.67; Llama keeps the integer part"),
         Step(lhs=sp.Mul(256, sp.ceiling(over(two_thirds, 256), evaluate=False), evaluate=False),
@@ -155,7 +155,7 @@ def swiglu_forms(d: int, d_ff: int) -> dict[str, tuple]:
     """Closed forms for width ``d`` and hidden width ``d_ff``:
 
     ``"ffn"``: ((x[d × 1], W_1[d_ff × d], W_2[d × d_ff], W_3[d_ff × d]), W₂(SiLU(W₁x) ⊙ W₃x) [d × 1]),
-    ``"silu"`` / ``"silu_grad"``: ((z,), SiLU(z)) / ((z,), SiLU′(z)) for a scalar Symbol ``z``,
+    ``"silu"`` / ``"silu_grad"``: ((z,), SiLU(z)) / ((z,), SiLU'(z)) for a scalar Symbol ``z``,
     ``"parameters"``: ((), 3·d·d_ff).
     """
     positive_int(d, "d")

@@ -176,16 +176,18 @@ class DerivationSteps(ExplainerScene):
         return bottom
 
     def scroll(self, column: VGroup, block: VGroup, bottom: float) -> None:
-        """Move the column (and ``block``, not yet shown) up until ``block`` ends above ``bottom``; lines
-        pushed past the top fade out."""
+        """When ``block`` (not yet shown) would end below ``bottom``: the lines that must go to make room
+        fade out over the top, the others move up to the top, ``block`` goes under them."""
         lift = bottom - block.get_bottom()[1]
         if lift <= 0:
             return
-        block.shift(UP * lift)
         leaving = [b for b in column if b.get_top()[1] + lift > TOP + 0.05]
         staying = [b for b in column if b not in leaving]
-        self.play(*(b.animate.shift(UP * lift) for b in staying),
-                  *(FadeOut(b, shift=UP * lift) for b in leaving), run_time=0.6)
+        rise = TOP - staying[0].get_top()[1] if staying else lift  # no gap where the leaving lines were
+        top = staying[-1].get_bottom()[1] + rise - GAP if staying else TOP
+        block.shift(UP * (top - block.get_top()[1]))
+        self.play(*(b.animate.shift(UP * rise) for b in staying),
+                  *(FadeOut(b, shift=UP * rise) for b in leaving), run_time=0.6)
         column.remove(*leaving)
 
 

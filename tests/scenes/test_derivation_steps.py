@@ -122,6 +122,7 @@ def test_captions_are_spoken_as_words():
     assert speakable("xⱼ − m ≤ 0, QKᵀ/√d_k") == "x j minus m is at most 0, QK transpose over square root of d k"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng is not installed")
 def test_voice_sets_the_time_when_speech_is_longer(tmp_path, glyph_dirs):
     """With --voice every step lasts at least as long as its spoken caption (a WAV from espeak-ng)."""

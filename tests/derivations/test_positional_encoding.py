@@ -76,3 +76,21 @@ def test_odd_or_bad_widths_are_usage_errors():
     for bad in (3, 0, -2):
         with pytest.raises(UsageError):
             forms(bad)
+
+
+def test_the_worked_table_is_pe_itself_and_a_wrong_entry_fails():
+    d = registry.build(NAME)
+    table = d.example[0]
+    assert sp.sstr(table.lhs) == "PE[0:3, 0:4]" and table.rhs.shape == (3, 4)
+    entries = [[_reference(p, j, 4) for j in range(4)] for p in range(3)]
+    np.testing.assert_allclose(np.array(table.rhs.evalf(), dtype=float), entries, atol=1e-15)
+    wrong = replace(table, rhs=table.rhs.subs(sp.Rational(1, 100), sp.Rational(1, 10)))  # ω₁ with d = 2
+    report = check(replace(d, example=(wrong,) + d.example[1:]))
+    assert [r.label for r in report.failures] == ["example 1"]
+
+
+def test_the_shortest_wavelength_step_names_the_wavelength():
+    d = registry.build(NAME)
+    step = d.steps[_index(d, "shortest wavelength")]
+    assert sp.sstr(step.lhs) != sp.sstr(step.rhs) and "ω" in sp.sstr(step.lhs)
+    assert check(d).result_for("step", _index(d, "shortest wavelength") + 1).status == PROVED

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
+import importlib
 import importlib.util
 import os
 import shutil
@@ -225,7 +226,7 @@ def _sidecar(video: Path, suffix: str) -> Path:
     return video.with_suffix(suffix) if suffix else video
 
 
-SOURCES = ("scenes", "derivations", "explainer")  # packages whose code decides what a scene shows
+SOURCES = ("explainer.scenes", "explainer.derivations", "explainer")  # packages whose code decides what a scene shows
 
 
 def _key(name: str, settings: dict, pace: str = "normal", voice: bool = False) -> str:
@@ -235,10 +236,10 @@ def _key(name: str, settings: dict, pace: str = "normal", voice: bool = False) -
 
     h = hashlib.sha256(f"{name}\0{sorted(settings.items())!r}\0{pace}\0{voice}\0{metadata.version('manim')}"
                        .encode())
-    root = Path(scenes.__file__).parent.parent
-    for package in SOURCES:
-        for path in sorted((root / package).rglob("*.py")) + sorted((root / package).rglob("*.cfg")):
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for package in SOURCES:  # found where they are: a checkout's top-level folders or the installed package
+        root = Path(importlib.import_module(package).__path__[0])
+        for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.cfg")):
+            h.update(f"{package}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 

@@ -134,11 +134,17 @@ class TinyGPT(nn.Module):
 
 
 def _gpt2_init(module: nn.Module) -> None:
-    """GPT-2's initialisation: weights N(0, 0.02²), biases 0 (so the untrained loss is close to ln V)."""
+    """GPT-2's scale, with no parameter left at 0 or 1: weights and biases N(0, 0.02²), LayerNorm gains
+    1 + N(0, 0.1²) and shifts N(0, 0.02²). GPT-2 itself starts biases at 0 and norms at γ = 1, β = 0, but
+    then a closed form that forgets a bias or a gain agrees with the run; random values make the oracle
+    able to disagree. The untrained loss stays close to ln V (the logits stay small)."""
     if isinstance(module, (nn.Linear, nn.Embedding)):
         nn.init.normal_(module.weight, std=0.02)
         if getattr(module, "bias", None) is not None:
-            nn.init.zeros_(module.bias)
+            nn.init.normal_(module.bias, std=0.02)
     elif isinstance(module, nn.MultiheadAttention):
         nn.init.normal_(module.in_proj_weight, std=0.02)
-        nn.init.zeros_(module.in_proj_bias)
+        nn.init.normal_(module.in_proj_bias, std=0.02)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.normal_(module.weight, mean=1.0, std=0.1)
+        nn.init.normal_(module.bias, std=0.02)

@@ -1,9 +1,9 @@
 """The transformer block: LayerNorm, the residual connection and the GELU MLP.
 
 LayerNorm's closed form is evaluated row by row (all d entries written out) on the first n tokens of
-each LayerNorm's captured input and compared with the module's captured output; because the model's
-γ = 1, β = 0 at initialisation, the same rows are also checked through a copy of the module with
-random γ, β (still ``nn.LayerNorm`` as the oracle).
+each LayerNorm's captured input and compared with the module's captured output (the run's γ, β are
+random, never 1 and 0: see ``_gpt2_init``); the same rows are also checked through a copy of the module
+with larger random γ, β (still ``nn.LayerNorm`` as the oracle).
 """
 from __future__ import annotations
 

@@ -81,5 +81,6 @@ def check_cross_entropy(ctx: Context) -> list[Result]:
     rows.append(Result(CE, f"untrained loss vs CE of uniform logits = ln V = {math.log(V):.4f}", *ctx.info, err,
                        err / uniform, f"{UNTRAINED:.0%} of ln V",
                        compare.PASSED if err <= UNTRAINED * uniform else compare.FAILED,
-                       f"initial loss {run.loss.item():.4f} (GPT-2 initialisation, weights N(0, 0.02²))"))
+                       f"initial loss {run.loss.item():.4f} (GPT-2 scale: weights and biases N(0, 0.02²), "
+                       "LayerNorm gains 1 + N(0, 0.1²))"))
     return rows

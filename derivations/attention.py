@@ -15,10 +15,13 @@ The worked examples share one sentence, "the river bank", with 2-D embeddings, 4
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.operators import Attn, Row, SelfAttn, Softmax, negate, row_softmax
 from explainer.notation import Named
 from explainer.registry import derivation
 
@@ -40,17 +43,7 @@ def entry(M, row, col) -> MatrixElement:
     return MatrixElement(M, row, col)
 
 
-# --- row-wise softmax on explicit matrices ----------------------------------------------------
-def row_softmax(S: sp.MatrixBase) -> sp.ImmutableMatrix:
-    """``exp(s_ij) / Σ_l exp(s_il)`` for every row of an explicit matrix (the definition)."""
-    rows = []
-    for r in range(S.rows):
-        exps = [sp.exp(S[r, c]) for c in range(S.cols)]
-        total = sp.Add(*exps)
-        rows.append([e / total for e in exps])
-    return sp.ImmutableMatrix(rows)
-
-
+# --- row-wise softmax on explicit matrices (row_softmax, the definition, is explainer.operators') ---
 def stable_row_softmax(S: sp.MatrixBase) -> sp.ImmutableMatrix:
     """Row-wise softmax with the row maximum subtracted first (the form code evaluates; equal to
     :func:`row_softmax` by shift invariance, see the ``softmax`` derivation)."""
@@ -119,9 +112,9 @@ def attention_scores() -> Derivation:
         Step(lhs=S[i, j], rhs=qk, why="so every score is one dot product: how well key j answers query i"),
         Step(lhs=sp.MatMul(Q2, K3.T), rhs=dots,
              why="written out for 2 queries and 3 keys of width 2 (symbolic entries): a 2 × 3 table of dot products"),
-        Step(lhs=entry((X * WQ) * (X * WK).T, i, j), rhs=entry(X * WQ * WK.T * X.T, i, j),
+        Step(lhs=_mul(_mul(X, WQ), sp.Transpose(_mul(X, WK))), rhs=X * WQ * WK.T * X.T,
              why="through the projections Q = XW_Q, K = XW_K: S = X W_Q W_Kᵀ Xᵀ, a bilinear form in the embeddings"),
-        Step(lhs=entry((X * W * W.T * X.T).T, i, j), rhs=entry(X * W * W.T * X.T, i, j),
+        Step(lhs=sp.Transpose(X * W * W.T * X.T), rhs=X * W * W.T * X.T,
              why="if W_Q = W_K = W the scores are symmetric (s_ij = s_ji); separate projections let "
                  "'bank' look for 'river' without 'river' looking for 'bank' as much"),
     )
@@ -173,18 +166,18 @@ def attention_scores() -> Derivation:
 @derivation("scaled-dot-product-attention", "Scaled dot-product attention", "attention")
 def scaled_dot_product_attention() -> Derivation:
     Qi, Ki, Vi = (sp.IndexedBase(name, real=True) for name in ("Q", "K", "V"))
-    a, o = sp.IndexedBase("a"), sp.IndexedBase("o")
+    a, o, s = sp.IndexedBase("a"), sp.IndexedBase("o"), sp.IndexedBase("s", real=True)
     A, Vm = sp.MatrixSymbol("A", n, m), sp.MatrixSymbol("V", m, d_v)
     low = sp.Symbol("v_min", real=True)
     g = sp.IndexedBase("g", nonnegative=True)
     const = sp.Symbol("s_0", real=True)
-    score = Named("s_ij", r"s_{ij}")
-    Q2, K3, V3 = sp.MatrixSymbol("Q", 2, 2), sp.MatrixSymbol("K", 3, 2), sp.MatrixSymbol("V", 3, 2)
-    K2, V2 = sp.MatrixSymbol("K", 2, 2), sp.MatrixSymbol("V", 2, 1)
-    by_definition = sp.ImmutableMatrix(2, 2, lambda r, col: _entry_formula(Q2, K3, V3, r, col))
+    Q2, K3, V3, A3 = (sp.MatrixSymbol(*spec) for spec in (("Q", 2, 2), ("K", 3, 2), ("V", 3, 2), ("A", 2, 3)))
+    S2, M2, V2 = sp.MatrixSymbol("S", 2, 2), sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("V", 2, 1)
+    row_max = sp.ImmutableMatrix(2, 2, lambda r, col: sp.Max(S2[r, 0], S2[r, 1]))
+    weight = sp.exp(s[i, j]) / sp.Sum(sp.exp(s[i, l]), (l, 0, m - 1))
     steps = (
-        define(score, scaled_score(Qi, Ki, j), "scaled score: q_i·k_j divided by √d_k (see softmax-scaling for why)"),
-        define(a[i, j], score_softmax(Qi, Ki), "attention weight: softmax along row i, over the m keys"),
+        define(s[i, j], scaled_score(Qi, Ki, j), "scaled score: q_i·k_j divided by √d_k (see softmax-scaling for why)"),
+        define(a[i, j], weight, "attention weight: softmax along row i, over the m keys"),
         Step(lhs=a[i, j], rel=">", rhs=0, why="every weight is positive: exp is positive and so is a sum of exps"),
         Step(lhs=sp.Sum(a[i, j], (j, 0, m - 1)), rhs=sp.Integer(1),
              why="each row of weights sums to 1: the denominator is the sum of the numerators",
@@ -199,12 +192,14 @@ def scaled_dot_product_attention() -> Derivation:
                  "o_ic ≤ v_max — a convex combination never leaves the range of the values"),
         Step(lhs=sp.exp(const) / sp.Sum(sp.exp(const), (l, 0, m - 1)), rhs=1 / m,
              why="equal scores for all keys: uniform weights 1/m, the output is the plain average of the values"),
-        Step(lhs=attention_matrix(Q2, K3, V3), rhs=by_definition,
-             why="the matrix form softmax(QKᵀ/√d_k)V, written out for 2 queries, 3 keys, d_k = d_v = 2 (symbolic "
-                 "entries), is exactly the definition above, entry by entry", check=prove("doit", "cancel")),
-        Step(lhs=sdpa_forms(2, 2, 2, 1)["output"][1], rhs=attention_matrix(Q2, K2, V2),
-             why="the stable form code evaluates (row maximum subtracted first) gives the same matrix "
-                 "(2 queries, 2 keys, d_k = 2, d_v = 1)", check=prove("expand", "cancel")),
+        Step(lhs=Attn(Q2, K3, V3), rhs=_mul(A3, V3), where=((A3, Softmax(Q2 * K3.T / sp.sqrt(2))),),
+             why="in matrix form, Attn(Q, K, V) is the weight matrix A = softmax(QKᵀ/√d_k) times V (2 queries, "
+                 "3 keys, d_k = d_v = 2, symbolic entries): row i of A holds the weights a_ij above",
+             check=prove("doit", "cancel")),
+        Step(lhs=_mul(Softmax(sp.MatAdd(S2, negate(M2), evaluate=False)), V2), rhs=_mul(Softmax(S2), V2),
+             where=((M2, row_max),),
+             why="the stable form code evaluates: subtracting each row's maximum before exp gives the same "
+                 "output (2 queries, 2 keys, d_v = 1, symbolic scores S)", check=prove("doit", "expand", "cancel")),
     )
     Qe, Ke, Ve = example_qkv()
     b = TOKENS.index("bank")
@@ -212,21 +207,24 @@ def scaled_dot_product_attention() -> Derivation:
     names = [Named(f"a_{w}", rf"a_{{\mathrm{{{w}}}}}") for w in TOKENS]
     total = sum(sp.exp(x) for x in scaled)
     weights = [sp.exp(x) / total for x in scaled]
-    mixed = sum((w * Ve.row(t) for t, w in enumerate(weights)), sp.zeros(1, Ve.cols))
-    shapes = {"Q": Qe, "K": Ke, "V": Ve}
-    full = with_values(sdpa_forms(3, 3, 4, 2)["output"][1],
-                       {sp.MatrixSymbol(name, *M.shape): M for name, M in shapes.items()})
+    mixed = sp.ImmutableMatrix([[sp.factor(sp.simplify(x)) for x in
+                                 sum((w * Ve.row(t) for t, w in enumerate(weights)), sp.zeros(1, Ve.cols))]])
+    q_bank, K_, Q_, V_ = (sp.MatrixSymbol(*spec) for spec in (("q_bank", 1, 4), ("K", 3, 4), ("Q", 3, 4), ("V", 3, 2)))
+    v_rows = [sp.MatrixSymbol(f"v_{w}", 1, 2) for w in TOKENS]
     example = (
-        Step(lhs=sp.MatMul(Qe.row(b), Ke.T) / 2, rhs=scaled,
-             why=f"bank's scaled scores q_bank·k_j/√4 against {', '.join(TOKENS)}: {', '.join(map(str, scaled))}"),
+        Step(lhs=_mul(q_bank, K_.T) / 2, rhs=scaled, where=((q_bank, Qe.row(b)), (K_, Ke)),
+             why=f"bank's scaled scores q_bank·k_j/√4 against {', '.join(TOKENS)}: {', '.join(map(str, scaled))} "
+                 "(Q = XW_Q, K = XW_K as in attention-scores)"),
         *(define(nm, w, f"weight on '{tok}' ≈ {sp.N(w, 4)}") for nm, w, tok in zip(names, weights, TOKENS)),
         Step(lhs=sp.Add(*names, evaluate=False), rhs=sp.Integer(1), why="the three weights sum to 1",
              check=prove("cancel")),
-        Step(lhs=sp.Add(*(sp.MatMul(nm, Ve.row(t)) for t, nm in enumerate(names)), evaluate=False), rhs=mixed,
-             why=f"bank's new vector: {sp.N(weights[1], 3)} of river's value {tuple(Ve.row(1))}, "
-                 f"{sp.N(weights[2], 3)} of its own {tuple(Ve.row(2))}, {sp.N(weights[0], 3)} of the's "
-                 f"{tuple(Ve.row(0))} ≈ {tuple(sp.N(x, 4) for x in mixed)}", check=prove("doit", "cancel")),
-        Step(lhs=full.row(b), rhs=mixed, why="the same row of softmax(QKᵀ/√d_k)V computed for all three words at once",
+        Step(lhs=sp.MatAdd(*(sp.MatMul(nm, v, evaluate=False) for nm, v in zip(names, v_rows)), evaluate=False),
+             rhs=mixed, where=tuple(zip(v_rows, (Ve.row(t) for t in range(3)))),
+             why=f"bank's new vector: {sp.N(weights[1], 3)} of river's value, {sp.N(weights[2], 3)} of its own, "
+                 f"{sp.N(weights[0], 3)} of the's ≈ {tuple(sp.N(x, 4) for x in mixed)}",
+             check=prove("doit", "cancel")),
+        Step(lhs=Row(Attn(Q_, K_, V_), b), rhs=mixed, where=((Q_, Qe), (V_, Ve)),
+             why="the same row of Attn(Q, K, V) = softmax(QKᵀ/√d_k)V computed for all three words at once",
              check=prove("doit", "cancel")),
         Step(lhs=mixed[1], rel="<=", rhs=max(Ve.col(1)),
              why="a convex combination: each coordinate stays between the smallest and largest value coordinate"),
@@ -241,7 +239,7 @@ def scaled_dot_product_attention() -> Derivation:
         symbols=(Symbol(Qi[i, c], "queries, row i = q_i", "n × d_k"),
                  Symbol(Ki[j, c], "keys, row j = k_j", "m × d_k"),
                  Symbol(Vi[j, c], "values, row j = v_j", "m × d_v"),
-                 Symbol(score, "scaled score q_i·k_j/√d_k (entry of an n × m table)"),
+                 Symbol(s[i, j], "scaled score q_i·k_j/√d_k", "n × m"),
                  Symbol(a[i, j], "attention weight (row-wise softmax of s)", "n × m"),
                  Symbol(o[i, c], "output: row i is token i's new representation", "n × d_v"),
                  Symbol(A, "the weight matrix (a_ij)", "n × m"),
@@ -253,8 +251,8 @@ def scaled_dot_product_attention() -> Derivation:
         assumptions=("real Q, K, V; m ≥ 1 keys", "indices from 0, as in code; one token per row",
                      "no mask (see attention-masks) and no dropout"),
         steps=steps,
-        result=Step(lhs=o[i, c], rhs=sp.Sum(score_softmax(Qi, Ki) * Vi[j, c], (j, 0, m - 1)),
-                    why="Attention(Q, K, V) = softmax(QKᵀ/√d_k) V, row i and feature c",
+        result=Step(lhs=o[i, c], rhs=sp.Sum(weight * Vi[j, c], (j, 0, m - 1)),
+                    why="Attention(Q, K, V) = softmax(QKᵀ/√d_k) V, row i and feature c, with s_ij = q_i·k_j/√d_k",
                     check=prove("doit", "sums", "cancel")),
         example=example,
         example_title="the context-aware vector of 'bank' in 'the river bank'",
@@ -284,6 +282,16 @@ def _entry_formula(Q, K, V, row: int, col: int):
 
 
 # --- permutation-equivariance ------------------------------------------------------------------
+def _mul(*factors):
+    """The product as written, grouping kept: ``_mul(_mul(P, X), W)`` prints ``(P⋅X)⋅W``."""
+    return sp.MatMul(*factors, evaluate=False)
+
+
+def _cycle_of(P) -> tuple:
+    """π with row i of P·X equal to row π(i) of X."""
+    return tuple(int(list(P.row(r)).index(1)) for r in range(P.rows))
+
+
 CYCLE = sp.ImmutableMatrix([[0, 0, 1], [1, 0, 0], [0, 1, 0]])   # row i of PX is row π(i) of X: π = (2, 0, 1)
 REVERSE = sp.ImmutableMatrix([[0, 0, 1], [0, 1, 0], [1, 0, 0]])  # "the river bank" -> "bank river the"
 
@@ -300,49 +308,53 @@ def permutation_equivariance() -> Derivation:
     X = sp.MatrixSymbol("X", n, d_model)
     W = sp.MatrixSymbol("W", d_model, d_k)
     Q, K = sp.MatrixSymbol("Q", n, d_k), sp.MatrixSymbol("K", n, d_k)
-    S3 = sp.MatrixSymbol("S", 3, 3)
-    A, Vn = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("V", n, d_v)
+    P3, R3 = sp.MatrixSymbol("P", 3, 3), sp.MatrixSymbol("R", 3, 3)
+    S3, A3, V3 = sp.MatrixSymbol("S", 3, 3), sp.MatrixSymbol("A", 3, 3), sp.MatrixSymbol("V", 3, 2)
     X3 = sp.MatrixSymbol("X", 3, 2)
-    WQ2, WK2, WV2 = (sp.MatrixSymbol(name, 2, 2) for name in ("W_Q", "W_K", "W_V"))
-    Pc = CYCLE
-    plain = self_attention(X3, WQ2, WK2, WV2)                   # (3, 2), symbolic entries
-    permuted = self_attention(Pc * X3, WQ2, WK2, WV2)
+    weights = tuple(sp.MatrixSymbol(name, 2, 2) for name in ("W_Q", "W_K", "W_V"))
+
+    def attn(M, W=weights):
+        return SelfAttn(M, *W)
+
+    layer = Step(lhs=attn(_mul(P3, X3)), rhs=_mul(P3, attn(X3)),
+                 why="the whole layer, symbolic X (3 × 2) and W_Q, W_K, W_V (2 × 2), P the cycle above: "
+                     "Attn(PX) = P·Attn(X), with Attn(X) = softmax(XW_Q (XW_K)ᵀ/√d_k) XW_V")
     steps = (
-        Step(lhs=entry((P * X) * W, i, j), rhs=entry(P * (X * W), i, j),
+        Step(lhs=_mul(_mul(P, X), W), rhs=_mul(P, _mul(X, W)),
              why="projections act on each row separately: (PX)W = P(XW), so Q, K and V are reordered the same way"),
-        Step(lhs=entry((P * Q) * (P * K).T, i, j), rhs=entry(P * (Q * K.T) * P.T, i, j),
-             why="(PQ)(PK)ᵀ = P QKᵀ Pᵀ: the score table has its rows and its columns reordered"),
-        Step(lhs=sp.MatMul(Pc.T, Pc), rhs=sp.Identity(3),
-             why=f"a permutation matrix (here π = {tuple(Pc.T * sp.Matrix([0, 1, 2]))}) is orthogonal: PᵀP = I"),
-        Step(lhs=row_softmax(Pc * S3.as_explicit() * Pc.T), rhs=Pc * row_softmax(S3.as_explicit()) * Pc.T,
-             why="softmax(PSPᵀ) = P softmax(S) Pᵀ (symbolic S): each row keeps the same entries, only reordered, "
-                 "and a sum does not depend on the order of its terms"),
-        Step(lhs=entry((P * A * P.T) * (P * Vn), i, c), rhs=entry(P * A * (P.T * P) * Vn, i, c),
-             why="the reordered weights P A Pᵀ meet the reordered values PV: P A (PᵀP) V, and PᵀP = I leaves "
-                 "P·softmax(S)·V"),
-        Step(lhs=permuted, rhs=Pc * plain,
-             why="the whole layer, symbolic X (3 × 2) and W_Q, W_K, W_V (2 × 2): Attn(PX) = P·Attn(X)",
-             check=prove("expand")),
-        Step(lhs=self_attention(REVERSE * X3, WQ2, WK2, WV2), rhs=REVERSE * plain,
-             why="and for a swap of the first and last tokens, the same", check=prove("expand")),
+        Step(lhs=_mul(_mul(P, Q), sp.Transpose(_mul(P, K))), rhs=_mul(P, _mul(Q, K.T), P.T),
+             why="(PQ)(PK)ᵀ = P (QKᵀ) Pᵀ: the score table has its rows and its columns reordered"),
+        Step(lhs=_mul(P3.T, P3), rhs=sp.Identity(3), where=((P3, CYCLE),),
+             why=f"a permutation matrix (here row i of PX is row π(i) of X, π = {_cycle_of(CYCLE)}) is "
+                 "orthogonal: PᵀP = I"),
+        Step(lhs=Softmax(_mul(P3, S3, P3.T)), rhs=_mul(P3, Softmax(S3), P3.T),
+             why="softmax(PSPᵀ) = P softmax(S) Pᵀ (symbolic S, P as above): each row keeps the same entries, only "
+                 "reordered, and a sum does not depend on the order of its terms"),
+        Step(lhs=_mul(_mul(P3, A3, P3.T), _mul(P3, V3)), rhs=_mul(P3, _mul(A3, V3)),
+             why="the reordered weights PAPᵀ meet the reordered values PV: PA(PᵀP)V = P(AV), since PᵀP = I"),
+        layer,
+        Step(lhs=attn(_mul(R3, X3)), rhs=_mul(R3, attn(X3)), where=((R3, REVERSE),),
+             why="and for R, the swap of the first and last tokens, the same"),
     )
-    Xe, order = X_EXAMPLE, "bank river the"
-    out = self_attention(Xe, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)
-    out_rev = self_attention(REVERSE * Xe, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)
-    pos = sp.ImmutableMatrix([[0, 1], [1, 0], [1, 1]]) / 2                 # (3 positions, d_model=2)
-    with_pos = self_attention(Xe + pos, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)
-    with_pos_rev = self_attention(REVERSE * Xe + pos, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)
     b = TOKENS.index("bank")
-    gap = with_pos.row(b) - with_pos_rev.row(0)
+    Xe, order = sp.MatrixSymbol("X", 3, 2), "bank river the"
+    We = tuple(sp.MatrixSymbol(name, *M.shape) for name, M in
+               (("W_Q", WQ_EXAMPLE), ("W_K", WK_EXAMPLE), ("W_V", WV_EXAMPLE)))
+    E, g = sp.MatrixSymbol("E", 3, 2), sp.MatrixSymbol("g", 1, 2)
+    pos = sp.ImmutableMatrix([[0, 1], [1, 0], [1, 1]]) / 2                 # (3 positions, d_model=2)
+    values = dict(zip(We, (WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)))
+    out = self_attention(X_EXAMPLE, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE)
+    gap = (self_attention(X_EXAMPLE + pos, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE).row(b)
+           - self_attention(REVERSE * X_EXAMPLE + pos, WQ_EXAMPLE, WK_EXAMPLE, WV_EXAMPLE).row(0))
     example = (
-        Step(lhs=out_rev.row(0), rhs=out.row(b),
-             why=f"'bank' gets exactly the same vector in '{order}' (row 0) as in 'the river bank' (row 2)",
-             check=prove("expand")),
-        Step(lhs=sp.MatMul(REVERSE, out), rhs=out_rev, why="and every other word too: the output is just reordered",
-             check=prove("expand")),
-        Step(lhs=(gap * gap.T)[0], rel=">", rhs=0,
-             why=f"with position vectors added (rows {tuple(map(tuple, pos.tolist()))}, by position, not by word) "
-                 f"bank's vectors differ: squared gap ≈ {sp.N((gap * gap.T)[0], 3)}; now order matters"),
+        Step(lhs=Row(attn(_mul(R3, Xe), We), 0), rhs=Row(attn(Xe, We), b),
+             where=((Xe, X_EXAMPLE), *values.items()),
+             why=f"'bank' gets exactly the same vector in '{order}' (row 0) as in 'the river bank' (row 2): "
+                 f"≈ {tuple(sp.N(x, 3) for x in out.row(b))}; X and W as in attention-scores"),
+        Step(lhs=MatrixElement(_mul(g, g.T), 0, 0), rel=">", rhs=0,
+             where=((g, sp.MatAdd(Row(attn(Xe + E, We), b), negate(Row(attn(_mul(R3, Xe) + E, We), 0)), evaluate=False)), (E, pos)),
+             why=f"with position vectors E added (by position, not by word) bank's two vectors differ: squared gap "
+                 f"≈ {sp.N((gap * gap.T)[0], 3)}; now order matters"),
     )
     return Derivation(
         summary=("Self-attention on its own cannot see word order: reorder the input tokens (multiply X by a "
@@ -355,13 +367,12 @@ def permutation_equivariance() -> Derivation:
                  Symbol(X, "token embeddings, one row per token, no positional information", "n × d_model"),
                  Symbol(W, "any of the projections W_Q, W_K, W_V", "d_model × d_k"),
                  Symbol(Q, "queries XW_Q", "n × d_k"), Symbol(K, "keys XW_K", "n × d_k"),
-                 Symbol(S3, "scores (3 tokens)", "3 × 3"), Symbol(A, "softmax weights softmax(S)", "n × n"),
-                 Symbol(Vn, "values XW_V", "n × d_v")),
+                 Symbol(S3, "scores (3 tokens)", "3 × 3"), Symbol(A3, "softmax weights softmax(S)", "3 × 3"),
+                 Symbol(V3, "values XW_V", "3 × 2"), Symbol(R3, "the swap of the first and last token", "3 × 3")),
         assumptions=("self-attention: queries, keys and values all come from the same X",
                      "no mask and no positional encoding", "P is a permutation matrix"),
         steps=steps,
-        result=Step(lhs=permuted, rhs=Pc * plain,
-                    why="Attn(PX) = P·Attn(X): attention is permutation-equivariant", check=prove("expand")),
+        result=replace(layer, why="Attn(PX) = P·Attn(X): attention is permutation-equivariant"),
         example=example,
         example_title="'the river bank' against 'bank river the'",
         notes=("The linear steps hold for every size and every P (proved entry by entry). The softmax step and the "

@@ -2,22 +2,23 @@ r"""Multi-head attention: h smaller attentions side by side, mixed by W_O.
 
     d_k = d_model / h
     head_r = softmax(X W_Q^(r) (X W_K^(r))ᵀ / √d_k) X W_V^(r)            (n × d_k)
-    MultiHead(X) = [head_1 | … | head_h] W_O = Σ_r head_r W_O^(r)         (n × d_model)
+    MultiHead(X) = [head_1 | … | head_h] W_O = Σ_r head_r W_Or         (n × d_model)
 
 The projection W_Q (d × d) is cut into h column blocks of width d_k, one per head; each head attends
 on its own slice, the outputs are concatenated back to width d and mixed by W_O, whose row blocks
-W_O^(r) belong to the heads. Same parameter count as one full-width head: 4d² + 4d with biases.
+W_Or belong to the heads. Same parameter count as one full-width head: 4d² + 4d with biases.
 """
 from __future__ import annotations
 
 import sympy as sp
 
-from explainer.derivations.attention import TOKENS, attention_matrix, row_softmax, stable_row_softmax
+from explainer.derivations.attention import TOKENS, attention_matrix, stable_row_softmax
 from explainer.errors import UsageError
 from explainer.model import Derivation, Step, Symbol, define, prove
+from explainer.operators import Attn, MatrixOperator, Row, row_softmax
 from explainer.registry import derivation
 
-d = sp.Symbol("d_model", integer=True, positive=True)
+d = sp.Symbol("d", integer=True, positive=True)  # d_model, short so sums of shapes fit a line
 h = sp.Symbol("h", integer=True, positive=True)
 d_k = sp.Symbol("d_k", positive=True)
 n = sp.Symbol("n", integer=True, positive=True)
@@ -38,6 +39,17 @@ def torch_mha(X, W_in, b_in, W_O, b_O, heads: int, softmax=stable_row_softmax) -
     cols = [slice(r * size, (r + 1) * size) for r in range(heads)]
     outs = [attention_matrix(q[:, c], k[:, c], v[:, c], softmax=softmax) for c in cols]  # (n, d_k)
     return sp.ImmutableMatrix(sp.Matrix.hstack(*outs)) * W_O.T + ones * b_O   # (n, d)
+
+
+class MultiHead(MatrixOperator):
+    """``MultiHead(X)``: torch.nn.MultiheadAttention's self-attention (:func:`torch_mha`, the definition
+    with the plain row softmax); the weights, biases and number of heads are parameters, printed only as
+    ``MultiHead(X)``."""
+
+    name, latex_name, shown = "MultiHead", r"\operatorname{MultiHead}", 1
+
+    def expand(self, X, W_in, b_in, W_O, b_O, heads):
+        return torch_mha(X, W_in, b_in, W_O, b_O, heads=int(heads), softmax=row_softmax)
 
 
 def mha_symbols(n: int, d_model: int):
@@ -88,44 +100,58 @@ def mha_forms(n: int, d_model: int, h: int) -> dict[str, tuple]:
         raise UsageError(f"--heads {h} must divide --d-model {d_model} (d_k = d_model / heads)")
     args = mha_symbols(n, d_model)
     out = compact_mha(*(M.as_explicit() for M in args), heads=h)
-    return {"output": (args, out), "parameters": ((d,), 4 * d**2 + 4 * d)}
+    width = sp.Symbol("d_model", integer=True, positive=True)   # named for the run's config field
+    return {"output": (args, out), "parameters": ((width,), 4 * width**2 + 4 * width)}
 
 
-def _block(M: sp.ImmutableMatrix, rows: slice, cols: slice) -> sp.ImmutableMatrix:
-    return sp.ImmutableMatrix(M[rows, cols])
+def _mul(*factors):
+    return sp.MatMul(*factors, evaluate=False)
+
+
+def _cols(M, start: int, stop: int):
+    """Columns ``start … stop − 1`` of ``M``, unevaluated (printed ``M[:, start:stop]``)."""
+    return sp.MatrixSlice(M, (0, M.shape[0]), (start, stop))
 
 
 @derivation("multi-head-attention", "Multi-head attention", "attention")
 def multi_head_attention() -> Derivation:
     X = sp.MatrixSymbol("X", 2, 4)
-    WQ1, WQ2 = sp.MatrixSymbol("W_Q^(1)", 4, 2), sp.MatrixSymbol("W_Q^(2)", 4, 2)
+    WQ1, WQ2 = sp.MatrixSymbol("W_Q1", 4, 2), sp.MatrixSymbol("W_Q2", 4, 2)
     H1, H2 = sp.MatrixSymbol("head_1", 2, 2), sp.MatrixSymbol("head_2", 2, 2)
-    WO1, WO2 = sp.MatrixSymbol("W_O^(1)", 2, 4), sp.MatrixSymbol("W_O^(2)", 2, 4)
+    WO1, WO2 = sp.MatrixSymbol("W_O1", 2, 4), sp.MatrixSymbol("W_O2", 2, 4)
     concat = sp.MatMul(sp.BlockMatrix([[H1, H2]]), sp.BlockMatrix([[WO1], [WO2]]))
     torch_names = mha_symbols(2, 2)
-    Xs, W_in, b_in, W_O, b_O = (M.as_explicit() for M in torch_names)
-    ones = sp.ones(2, 1)
-    qkv = Xs * W_in.T + ones * b_in                                            # (2, 6)
-    by_heads = sum((attention_matrix(qkv[:, r:r + 1], qkv[:, 2 + r:3 + r], qkv[:, 4 + r:5 + r])
-                    * _block(W_O, slice(0, 2), slice(r, r + 1)).T for r in range(2)), sp.zeros(2, 2)) + ones * b_O
-    single = attention_matrix(*(qkv[:, 2 * p:2 * p + 2] for p in range(3)))  # (2, 2): softmax(qkᵀ/√d)v
+    Xs, W_in, b_in, W_O, b_O = torch_names
+    ones = sp.MatrixSymbol("1", 2, 1)
+    qkv = sp.MatrixSymbol("QKV", 2, 6)
+    Qs, Ks, Vs = (sp.MatrixSymbol(name, 2, 2) for name in "QKV")
+    parts = ((qkv, sp.MatAdd(_mul(Xs, W_in.T), _mul(ones, b_in), evaluate=False)), *((M, _cols(qkv, 2 * p, 2 * p + 2)) for p, M in
+                                                              enumerate((Qs, Ks, Vs))))
+    heads = [sp.MatrixSymbol(f"head_{r + 1}", 2, 1) for r in range(2)]
+    per_head = tuple((H, Attn(*(_cols(M, r, r + 1) for M in (Qs, Ks, Vs)))) for r, H in enumerate(heads))
+    wo_blocks = [sp.MatrixSymbol(f"W_O{r + 1}", 1, 2) for r in range(2)]
+    blocks = tuple((B, sp.Transpose(_cols(W_O, r, r + 1))) for r, B in enumerate(wo_blocks))
+    layer = lambda h: MultiHead(Xs, W_in, b_in, W_O, b_O, h)  # noqa: E731
     shapes = {"W_Q": (d, d), "W_K": (d, d), "W_V": (d, d), "W_O": (d, d), "b_Q": (d,), "b_K": (d,), "b_V": (d,),
               "b_O": (d,)}
     count = sp.Add(*(sp.Mul(*dims, evaluate=False) for dims in shapes.values()), evaluate=False)
     steps = (
         define(d_k, d / h, "each of the h heads works in width d_k = d_model / h (h must divide d_model)"),
         Step(lhs=sp.MatMul(X, sp.BlockMatrix([[WQ1, WQ2]])), rhs=sp.BlockMatrix([[X * WQ1, X * WQ2]]),
-             why="cut W_Q into column blocks, one per head (d = 4, h = 2, symbolic entries): XW_Q = [XW_Q^(1) | "
-                 "XW_Q^(2)], so head r's queries are a slice of the full queries; W_K, W_V likewise"),
+             why="cut W_Q into column blocks, one per head (d = 4, h = 2, symbolic entries): XW_Q = [XW_Q1 | "
+                 "XW_Q2], so head r's queries are a slice of the full queries; W_K, W_V likewise"),
         Step(lhs=concat, rhs=sp.MatAdd(sp.MatMul(H1, WO1), sp.MatMul(H2, WO2)),
              why="concatenate the head outputs and multiply by W_O, cut into row blocks: [head₁ | head₂] W_O = "
-                 "head₁W_O^(1) + head₂W_O^(2)"),
-        Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=2, softmax=row_softmax), rhs=by_heads,
-             why="torch's layout (q, k, v = X W_inᵀ + b_in, heads split along features, out = concat·W_Oᵀ + b_O), "
-                 "n = 2, d = 2, h = 2, symbolic entries: the same as Σ_r head_r W_O^(r) + b_O"),
-        Step(lhs=torch_mha(Xs, W_in, b_in, W_O, b_O, heads=1, softmax=row_softmax), rhs=single * W_O.T + ones * b_O,
+                 "head₁W_O1 + head₂W_O2"),
+        Step(lhs=layer(2), rhs=sp.MatAdd(*(_mul(H, B) for H, B in zip(heads, wo_blocks)), _mul(ones, b_O),
+                                         evaluate=False),
+             where=(*parts, *per_head, *blocks, (ones, sp.ones(2, 1))),
+             why="torch's layout, n = 2, d = 2, h = 2, symbolic entries: q, k, v are column blocks of "
+                 "XW_inᵀ + 1·b_in, head r attends on column r of each, and the concatenation times W_Oᵀ is "
+                 "the sum of each head times its block W_Or of W_Oᵀ, plus the bias"),
+        Step(lhs=layer(1), rhs=sp.MatAdd(_mul(Attn(Qs, Ks, Vs), W_O.T), _mul(ones, b_O), evaluate=False),
              why="one head (h = 1, d_k = d): multi-head attention is single-head scaled dot-product attention on "
-                 "q, k, v followed by the output layer"),
+                 "the full q, k, v followed by the output layer"),
         Step(lhs=count, rhs=4 * d**2 + 4 * d,
              why="parameters from the shapes: W_Q, W_K, W_V, W_O are d × d, the four biases have d entries"),
         Step(lhs=h * 3 * d * d_k + d * d + 4 * d, rhs=4 * d**2 + 4 * d,
@@ -137,33 +163,40 @@ def multi_head_attention() -> Derivation:
     )
     bank = TOKENS.index("bank")
     Xe = X_EXAMPLE
+    X3 = sp.MatrixSymbol("X", 3, 4)
+    X_1, X_2 = sp.MatrixSymbol("X_1", 3, 2), sp.MatrixSymbol("X_2", 3, 2)
+    q_1, q_2 = sp.MatrixSymbol("x_1", 1, 2), sp.MatrixSymbol("x_2", 1, 2)
     scores = [Xe.row(bank)[:, 2 * r:2 * r + 2] * Xe[:, 2 * r:2 * r + 2].T / sp.sqrt(2) for r in range(2)]
+    head_rows = [attention_matrix(*(Xe[:, 2 * r:2 * r + 2],) * 3).row(bank) for r in range(2)]
     eye = sp.eye(4)
-    W_in_e, b_in_e = sp.ImmutableMatrix(sp.Matrix.vstack(eye, eye, eye)), sp.zeros(1, 12)
-    heads = [attention_matrix(Xe[:, 2 * r:2 * r + 2], Xe[:, 2 * r:2 * r + 2], Xe[:, 2 * r:2 * r + 2]) for r in range(2)]
-    full = torch_mha(Xe, W_in_e, b_in_e, sp.eye(4), sp.zeros(1, 4), heads=2, softmax=row_softmax)
+    W_in_e = sp.ImmutableMatrix(sp.Matrix.vstack(eye, eye, eye))
+    identity_layer = MultiHead(X3, W_in_e, sp.zeros(1, 12), eye, sp.zeros(1, 4), 2)
     example = (
-        Step(lhs=sp.MatMul(Xe.row(bank)[:, 0:2], Xe[:, 0:2].T) / sp.sqrt(2), rhs=scores[0],
+        Step(lhs=_mul(q_1, X_1.T) / sp.sqrt(2), rhs=scores[0],
+             where=((q_1, Xe.row(bank)[:, 0:2]), (X_1, Xe[:, 0:2])),
              why="head 1 sees features 0–1 (the meaning slice): bank's scaled scores against "
                  f"{', '.join(TOKENS)} (d_k = 2)"),
-        Step(lhs=sp.MatMul(Xe.row(bank)[:, 2:4], Xe[:, 2:4].T) / sp.sqrt(2), rhs=scores[1],
+        Step(lhs=_mul(q_2, X_2.T) / sp.sqrt(2), rhs=scores[1],
+             where=((q_2, Xe.row(bank)[:, 2:4]), (X_2, Xe[:, 2:4])),
              why="head 2 sees features 2–3: bank's slice there is zero, so all its scores are 0 and head 2 "
                  "averages the three words uniformly"),
-        Step(lhs=sp.ImmutableMatrix(sp.Matrix.hstack(heads[0].row(bank), heads[1].row(bank))), rhs=full.row(bank),
-             why=f"concatenating bank's two head outputs ≈ {tuple(sp.N(x, 3) for x in heads[0].row(bank))} and "
-                 f"{tuple(sp.N(x, 3) for x in heads[1].row(bank))} gives bank's row of the layer (W_Q = W_K = W_V "
-                 "= W_O = I, no biases)"),
+        Step(lhs=Row(identity_layer, bank),
+             rhs=sp.BlockMatrix([[Row(Attn(X_1, X_1, X_1), bank), Row(Attn(X_2, X_2, X_2), bank)]]),
+             where=((X3, Xe),),
+             why=f"with W_Q = W_K = W_V = W_O = I and no biases, bank's row of the layer is its two head outputs "
+                 f"side by side: ≈ {tuple(sp.N(x, 3) for x in head_rows[0])} and "
+                 f"{tuple(sp.N(x, 3) for x in head_rows[1])}", check=prove("doit", "cancel")),
     )
     return Derivation(
         summary=("Multi-head attention runs h attentions side by side, each on its own slice of width "
                  "d_k = d_model/h: the projections W_Q, W_K, W_V are cut into h column blocks, each head computes "
                  "softmax(Q_r K_rᵀ/√d_k)V_r, the head outputs are concatenated back to width d_model and mixed by "
-                 "W_O — which is the same as adding head_r W_O^(r) over the heads. Different heads can follow "
+                 "W_O — which is the same as adding head_r W_Or over the heads. Different heads can follow "
                  "different relations (one head links 'bank' to 'river', another tracks position). With one head "
                  "it is plain scaled dot-product attention, and the parameter count, 4d² + 4d with biases, does "
                  "not depend on the number of heads."),
         symbols=(Symbol(X, "token embeddings (here 2 tokens, d = 4)", "n × d_model"),
-                 Symbol(WQ1, "head 1's block of W_Q (W_Q = [W_Q^(1) | W_Q^(2)])", "d_model × d_k"),
+                 Symbol(WQ1, "head 1's block of W_Q (W_Q = [W_Q1 | W_Q2])", "d_model × d_k"),
                  Symbol(H1, "head 1's output softmax(Q_1K_1ᵀ/√d_k)V_1", "n × d_k"),
                  Symbol(WO1, "head 1's row block of W_O", "d_k × d_model"),
                  Symbol(torch_names[1], "torch's in_proj_weight: W_Q, W_K, W_V stacked, each out × in", "3d × d"),
@@ -175,7 +208,7 @@ def multi_head_attention() -> Derivation:
                      "no mask, no dropout; one token per row (row vectors)"),
         steps=steps,
         result=Step(lhs=count, rhs=4 * d**2 + 4 * d,
-                    why="MultiHead(X) = Concat(head_1, …, head_h) W_O = Σ_r head_r W_O^(r), with 4d² + 4d parameters"),
+                    why="MultiHead(X) = Concat(head_1, …, head_h) W_O = Σ_r head_r W_Or, with 4d² + 4d parameters"),
         example=example,
         example_title="two heads on 'the river bank' (d_model = 4, d_k = 2)",
         notes=("The block identities and the torch layout are proved for symbolic entries at the sizes shown; "

@@ -16,6 +16,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from explainer.model import Check, Derivation, Step
+from explainer.operators import MatrixOperator, ScalarOperator, explicit
 
 PROVED, NUMERIC, ASSUMED, FAILED = "proved", "checked numerically", "assumed", "failed"
 STATUSES = (PROVED, NUMERIC, ASSUMED, FAILED)
@@ -24,7 +25,7 @@ DIGITS = 50  # significant digits for numeric checks
 TOLERANCE = sp.Float("1e-30", DIGITS)  # relative to the size of the two sides
 
 METHODS = {
-    "doit": lambda e: e.doit(),
+    "doit": lambda e: explicit(e),
     "expand": sp.expand,
     "cancel": sp.cancel,
     "together": sp.together,
@@ -214,8 +215,6 @@ def difference(lhs, rhs):
 
 def has_operators(e) -> bool:
     """Whether ``e`` contains a named operator (:mod:`explainer.operators`) still to be expanded."""
-    from explainer.operators import MatrixOperator, ScalarOperator
-
     return bool(sp.sympify(e).atoms(MatrixOperator, ScalarOperator)) if isinstance(e, sp.Basic) else False
 
 
@@ -271,7 +270,8 @@ def _numeric(lhs, step: Step, seed: str) -> tuple:
             if gap is None:
                 shown = [f"{k} = {v if v.is_Integer else sp.N(v, 6)}" for k, v in point.items()]
                 where = ", ".join(shown[:8]) + (f", … ({len(shown) - 8} more)" if len(shown) > 8 else "")
-                return (FAILED, f"differs at {where}: left {sp.N(a, 8)}, right {sp.N(b, 8)}",
+                where = f" at {where}" if where else ""
+                return (FAILED, f"differs{where}: left {sp.N(a, 8)}, right {sp.N(b, 8)}",
                         step.check.points, None)
             worst = max(worst, gap)
     label = "SymPy could not decide; " if step.check.kind == "prove" else ""
@@ -328,8 +328,10 @@ def _integer_symbols(e) -> set:
 
 
 def _explicit(e):
+    """A matrix expression of concrete shape as an explicit matrix; anything else unchanged."""
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
-        return e.as_explicit()
+        if all(sp.sympify(dim).is_number for dim in e.shape):
+            return e.as_explicit()
     return e
 
 

@@ -18,16 +18,29 @@ definition, on explicit arguments. Everything else (printing, ``doit``) is share
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 from sympy.printing.pretty.stringpict import prettyForm
 
 
 def explicit(M):
-    """``M`` with its operators expanded, as an explicit matrix when its shape is concrete."""
-    M = sp.sympify(M).doit()
+    """``M`` with its operators expanded, as an explicit matrix when its shape is concrete.
+
+    Matrix symbols of concrete shape are written out entry by entry *before* ``doit``, so products and
+    slices are plain matrix arithmetic (SymPy would otherwise build a symbolic sum per entry)."""
+    M = sp.sympify(M).xreplace(_written_out(M)).doit()
     if isinstance(M, MatrixExpr) and not isinstance(M, sp.MatrixBase):
         M = M.as_explicit()
     return sp.ImmutableMatrix(M) if isinstance(M, sp.MatrixBase) else M
+
+
+def _written_out(e) -> dict:
+    """``{X: X.as_explicit()}`` for the matrix symbols of concrete shape in ``e`` that no entry with a
+    symbolic index (``X[i, j]``) refers to."""
+    if not isinstance(e, sp.Basic):
+        return {}
+    indexed = {m.parent for m in e.atoms(MatrixElement) if not (m.i.is_number and m.j.is_number)}
+    return {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol)
+            if m not in indexed and all(sp.sympify(dim).is_number for dim in m.shape)}
 
 
 class _Printing:
@@ -35,22 +48,26 @@ class _Printing:
 
     name = "op"
     latex_name = r"\operatorname{op}"
+    shown: int | None = None  # how many leading arguments are printed (None: all); the rest are fixed parameters
 
     def _sympystr(self, printer) -> str:
-        return f"{self.name}({', '.join(printer._print(a) for a in self.args)})"
+        return f"{self.name}({', '.join(printer._print(a) for a in self.args[:self.shown])})"
 
     def _latex(self, printer, exp=None) -> str:
-        inner = ", ".join(printer._print(a) for a in self.args)
+        inner = ", ".join(printer._print(a) for a in self.args[:self.shown])
         head = self.latex_name if exp is None else f"{self.latex_name}^{{{exp}}}"
         return rf"{head}\left({inner}\right)"
 
     def _pretty(self, printer):
-        args = [printer._print(a) for a in self.args]
+        args = [printer._print(a) for a in self.args[:self.shown]]
         form = args[0]
         for a in args[1:]:
             form = prettyForm(*form.right(", ", a))
-        form = prettyForm(*form.parens())
-        return prettyForm(*prettyForm(self.name).right(form), binding=prettyForm.FUNC)
+        args_form = prettyForm(*form.parens())
+        head = prettyForm(self.name)
+        out = prettyForm(*head.right(args_form), binding=prettyForm.FUNC)
+        out.prettyFunc, out.prettyArgs = head, args_form  # what a power of it (f(x)²) is drawn from
+        return out
 
 
 class MatrixOperator(_Printing, MatrixExpr):
@@ -89,6 +106,36 @@ class ScalarOperator(_Printing, sp.Function):
         return self.expand(*args)
 
 
+class Row(MatrixOperator):
+    """``M[r, :]``: row ``r`` of a matrix expression, kept as written (SymPy's slices print ``M[r:, :]``)."""
+
+    name, latex_name = "row", r"\operatorname{row}"
+
+    @property
+    def shape(self):
+        return (1, self.args[0].shape[1])
+
+    def expand(self, M, r):
+        return sp.ImmutableMatrix(M.row(int(r)))
+
+    def _sympystr(self, printer) -> str:
+        return f"{printer.parenthesize(self.args[0], 1000)}[{self.args[1]}, :]"
+
+    def _latex(self, printer, exp=None) -> str:
+        return rf"{printer.parenthesize(self.args[0], 1000)}_{{{self.args[1]},\,:}}"
+
+    def _pretty(self, printer):
+        form = printer._print(self.args[0])
+        if not isinstance(self.args[0], (sp.MatrixSymbol, MatrixOperator)):
+            form = prettyForm(*form.parens())
+        return prettyForm(*form.right(f"[{self.args[1]}, :]"))
+
+
+def negate(M):
+    """``−M`` kept as written (SymPy's ``-M`` calls ``doit``, which would expand every operator in ``M``)."""
+    return sp.MatMul(-1, M, evaluate=False)
+
+
 # --- softmax and attention ---------------------------------------------------------------------
 def row_softmax(S) -> sp.ImmutableMatrix:
     """``exp(s_ij) / Σ_l exp(s_il)`` for every row of an explicit matrix (the definition)."""
@@ -120,3 +167,17 @@ class Attn(MatrixOperator):
 
     def expand(self, Q, K, V):
         return row_softmax(Q * K.T / sp.sqrt(Q.cols)) * V
+
+
+class SelfAttn(MatrixOperator):
+    """``Attn(X) = softmax(X W_Q (X W_K)ᵀ / √d_k) X W_V``: self-attention of the rows of ``X``; the
+    projections are parameters, printed only as ``Attn(X)``."""
+
+    name, latex_name, shown = "Attn", r"\operatorname{Attn}", 1
+
+    @property
+    def shape(self):
+        return (self.args[0].shape[0], self.args[3].shape[1])
+
+    def expand(self, X, WQ, WK, WV):
+        return Attn(X * WQ, X * WK, X * WV).doit()

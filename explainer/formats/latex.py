@@ -76,6 +76,20 @@ class _Printer(LatexPrinter):
         return super().parenthesize(item, level, is_neg, strict)
 
 
+    def _print_MatAdd(self, expr):
+        """Terms in the order written, ``-`` for a negated term."""
+        from explainer.formats.plain import split_sign
+
+        out = ""
+        for k, term in enumerate(expr.args):
+            negative, term = split_sign(term)
+            body = self._print(term)
+            if isinstance(term, sp.MatAdd):
+                body = rf"\left({body}\right)"
+            out += ("-" if negative else "") + body if k == 0 else (" - " if negative else " + ") + body
+        return out
+
+
 def latex(e) -> str:
     return _Printer().doprint(e)
 

@@ -75,10 +75,48 @@ def _lines(lines, unicode: bool) -> list[str]:
     return out
 
 
+def split_sign(term) -> tuple[bool, object]:
+    """``(True, M)`` for a term written ``−M`` (``MatMul(-1, M)``), else ``(False, term)``."""
+    if isinstance(term, sp.MatMul) and term.args[0] == -1:
+        rest = term.args[1:]
+        return True, rest[0] if len(rest) == 1 else sp.MatMul(*rest, evaluate=False)
+    return False, term
+
+
+class _PrettyPrinter(PrettyPrinter):
+    """SymPy's 2-D printer, keeping the grouping an author wrote: ``(P⋅X)⋅W``, not ``P⋅X⋅W``."""
+
+    def _print_MatMul(self, expr):
+        grouped = (sp.MatMul, sp.MatAdd, sp.HadamardProduct)
+        forms = [prettyForm(*self._print(a).parens()) if isinstance(a, grouped) else self._print(a)
+                 for a in expr.args]
+        return prettyForm.__mul__(*forms) if len(forms) > 1 else forms[0]
+
+
+    def _print_MatAdd(self, expr):
+        """Terms in the order written; ``−`` for a negated term (``S − M``, not ``S -M``)."""
+        form = None
+        for term in expr.args:
+            negative, term = split_sign(term)
+            piece = self._print(term)
+            if isinstance(term, sp.MatAdd):
+                piece = prettyForm(*piece.parens())
+            if form is None:
+                form = prettyForm(*prettyForm("-").right(piece)) if negative else piece
+            else:
+                form = prettyForm(*form.right(" - " if negative else " + ", piece))
+        return form
+
+    def _print_MatrixElement(self, expr):
+        if isinstance(expr.parent, sp.MatrixSymbol) and not (expr.i.is_number and expr.j.is_number):
+            return prettyForm(*self._print(expr.parent).right(f"[{expr.i}, {expr.j}]"))
+        return super()._print_MatrixElement(expr)
+
+
 def _pretty_printer(unicode: bool):
-    """SymPy's 2-D printer; its glyph tables follow a global switch, set here for this printer's use."""
+    """The 2-D printer; SymPy's glyph tables follow a global switch, set here for this printer's use."""
     pretty_use_unicode(unicode)
-    return PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
+    return _PrettyPrinter({"use_unicode": unicode, "wrap_line": False})
 
 
 def relation(lhs, rel: str, rhs, unicode: bool) -> str:

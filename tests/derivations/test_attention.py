@@ -12,6 +12,7 @@ from explainer.derivations.attention import REVERSE, WK_EXAMPLE, WQ_EXAMPLE, WV_
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, PROVED, check, check_step
 from explainer.model import Step, prove
+from explainer.operators import Attn, Softmax
 
 
 @functools.cache
@@ -47,7 +48,7 @@ def test_scores_with_a_swapped_index_fail():
     i, j = sp.symbols("i j", integer=True, nonnegative=True)
     broken = d.result.rhs.xreplace({j: i})  # q_i·k_i instead of q_i·k_j
     assert broken != d.result.rhs
-    assert check(with_result(d, d.result.rhs)).ok
+    assert check(with_result(d, d.result.rhs)).result_for("result", 1).status == PROVED
     assert check(with_result(d, broken)).result_for("result", 1).status == FAILED
 
 
@@ -75,12 +76,14 @@ def test_sdpa_closed_form_matches_numpy_even_for_large_scores():
 
 
 def test_sdpa_without_the_square_root_fails():
+    """The matrix step ``Attn(Q, K, V) = A·V where A = softmax(QKᵀ/√d_k)`` fails when A forgets √d_k."""
     d, _ = built("scaled-dot-product-attention")
-    d_k = next(s for s in d.result.rhs.free_symbols if s.name == "d_k")
-    unscaled = d.result.rhs.xreplace({sp.sqrt(d_k): 1, 1 / sp.sqrt(d_k): 1})
-    assert unscaled != d.result.rhs
-    assert check(with_result(d, d.result.rhs)).ok
-    assert check(with_result(d, unscaled)).result_for("result", 1).status == FAILED
+    number, step = next((k, s) for k, s in enumerate(d.steps) if s.where and isinstance(s.lhs, Attn))
+    (A, weights), = step.where
+    unscaled = Softmax(weights.args[0] * sp.sqrt(2))  # QKᵀ instead of QKᵀ/√2
+    broken = replace(d, steps=d.steps[:number] + (replace(step, where=((A, unscaled),)),) + d.steps[number + 1:])
+    assert check(d).result_for("step", number + 1).status == PROVED
+    assert check(broken).result_for("step", number + 1).status == FAILED
 
 
 def test_permutation_equivariance_proved_and_holds_numerically():

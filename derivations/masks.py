@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from explainer.derivations.attention import TOKENS, example_qkv, row_softmax, stable_row_softmax
+from explainer.derivations.attention import TOKENS, example_qkv, stable_row_softmax
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
+from explainer.operators import Softmax, row_softmax
 from explainer.registry import derivation
 
 s = sp.IndexedBase("s", real=True)
@@ -22,19 +23,11 @@ M = sp.IndexedBase("M")
 i, j, l = sp.symbols("i j l", integer=True, nonnegative=True)
 m = sp.Symbol("m", integer=True, positive=True)
 penalty = sp.Symbol("t", positive=True)
-s1, s2, s3 = sp.symbols("s_1 s_2 s_3", real=True)
 
 
-def plus_inf(x, y):
+def plus(x, y):
     """``x + y`` kept unevaluated, so ``s + (−∞)`` prints before it becomes ``−∞``."""
     return sp.Add(x, y, evaluate=False)
-
-
-def masked_row(scores, mask) -> sp.ImmutableMatrix:
-    """``exp(s_j + M_j) / Σ_l exp(s_l + M_l)`` for one row, printed before SymPy evaluates it."""
-    exps = [sp.exp(plus_inf(x, mk), evaluate=False) for x, mk in zip(scores, mask)]
-    total = sp.Add(*exps, evaluate=False)
-    return sp.ImmutableMatrix([[sp.Mul(e, sp.Pow(total, -1, evaluate=False), evaluate=False) for e in exps]])
 
 
 def causal_mask(n: int, m: int) -> sp.ImmutableMatrix:
@@ -47,73 +40,83 @@ def padding_mask(n: int, pad: tuple[bool, ...]) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(n, len(pad), lambda _, col: -sp.oo if pad[col] else 0)
 
 
-@derivation("attention-masks", "Masks: −∞ before softmax", "attention")
-def attention_masks() -> Derivation:
+def softmax_over(scores: sp.MatrixBase, keep) -> sp.ImmutableMatrix:
+    """Row ``r`` is softmax over the keys ``keep(r)`` only, 0 elsewhere: what a mask is meant to do,
+    computed without any −∞."""
+    rows = []
+    for r in range(scores.rows):
+        cols = list(keep(r))
+        weights = row_softmax(sp.ImmutableMatrix([[scores[r, c] for c in cols]]))
+        rows.append([weights[0, cols.index(c)] if c in cols else 0 for c in range(scores.cols)])
+    return sp.ImmutableMatrix(rows)
+
+
+def causal_definition(visible=lambda row, col: col <= row) -> Step:
+    """``M[i, j] = 0`` where query i may see key j (``visible``), ``−∞`` elsewhere."""
+    return define(M[i, j], sp.Piecewise((0, visible(i, j)), (-sp.oo, True)),
+                  "definition: the causal mask lets query i see keys j ≤ i only (a padding mask: −∞ on padding keys)")
+
+
+def _general_steps() -> tuple:
+    """Any row i of m keys, with −∞ as the limit of a finite penalty −t on the hidden keys."""
     Z = Named("Z_t", r"Z_t")
     visible = sp.Sum(sp.exp(s[l]), (l, 0, i))
     hidden = sp.Sum(sp.exp(s[l]), (l, i + 1, m - 1))
-    row3 = (s1, s2, s3)
-    steps = (
-        define(M[i, j], sp.Piecewise((0, j <= i), (-sp.oo, True)),
-               "definition: the causal mask lets query i see keys j ≤ i only (a padding mask: −∞ on padding keys)"),
-        define(a[i, j], sp.exp(s[j] + M[i, j]) / sp.Sum(sp.exp(s[l] + M[i, l]), (l, 0, m - 1)),
-               "masked weight of key j in row i (row i's scaled scores s_0 … s_{m−1}): add M before softmax"),
-        Step(lhs=sp.exp(plus_inf(s1, -sp.oo), evaluate=False), rhs=sp.Integer(0),
-             why="exp(s + (−∞)) = 0 for every finite score s: a masked key contributes exactly nothing"),
-        Step(lhs=masked_row(row3, (0, 0, -sp.oo))[0], rhs=sp.exp(s1) / (sp.exp(s1) + sp.exp(s2)),
-             why="a row of 3 keys with the last masked: softmax over the visible keys only"),
-        Step(lhs=masked_row(row3, (0, 0, -sp.oo))[2], rhs=sp.Integer(0),
-             why="and the masked key's weight is exactly 0, not just small"),
+    return (
         define(Z, visible + sp.Sum(sp.exp(s[l] - penalty), (l, i + 1, m - 1)),
                "any row i, m keys: replace −∞ by a finite penalty −t on the hidden keys j > i, then let t → ∞"),
-        Step(lhs=sp.Sum(sp.exp(s[l] - penalty), (l, i + 1, m - 1)), rhs=sp.exp(-penalty) * hidden,
-             why="the penalty factors out of the hidden part: exp(s_l − t) = e^{−t} exp(s_l)", check=prove("sums", "cancel")),
-        Step(lhs=sp.Limit(sp.exp(-penalty) * hidden, penalty, sp.oo), rhs=sp.Integer(0),
+        Step(lhs=Z, rhs=visible + sp.exp(-penalty) * hidden, check=prove("sums", "cancel"),
+             why="the penalty factors out of the hidden part: exp(s_l − t) = e^{−t} exp(s_l)"),
+        Step(lhs=sp.Limit(Z, penalty, sp.oo), rhs=visible, check=prove("sums", "doit"),
              why="e^{−t} → 0: the denominator tends to the sum over the visible keys 0 … i alone"),
-        Step(lhs=sp.Limit(sp.exp(s[j]) * sp.exp(-penalty) / (visible + sp.exp(-penalty) * hidden), penalty, sp.oo),
-             rhs=sp.Integer(0), why="a hidden key j > i: its weight exp(s_j − t)/Z_t tends to 0"),
-        Step(lhs=sp.Limit(sp.exp(s[j]) / (visible + sp.exp(-penalty) * hidden), penalty, sp.oo),
-             rhs=sp.exp(s[j]) / visible, why="a visible key j ≤ i: softmax over the visible keys"),
+        Step(lhs=sp.Limit(sp.exp(s[j] - penalty) / Z, penalty, sp.oo), rhs=sp.Integer(0), check=prove("sums", "doit"),
+             why="a hidden key j > i: its weight exp(s_j − t)/Z_t tends to 0"),
+        Step(lhs=sp.Limit(sp.exp(s[j]) / Z, penalty, sp.oo), rhs=sp.exp(s[j]) / visible, check=prove("sums", "doit"),
+             why="a visible key j ≤ i: softmax over the visible keys"),
         Step(lhs=sp.Sum(sp.exp(s[j]) / visible, (j, 0, i)), rhs=sp.Integer(1),
              why="so each row still sums to 1 (the hidden keys add exactly 0)", check=prove("sums", "cancel")),
-        Step(lhs=sum(sp.exp(plus_inf(x, -sp.oo), evaluate=False) for x in (s1, s2)), rhs=sp.Integer(0),
+    )
+
+
+def _undefined_row_steps() -> tuple:
+    """A fully masked row is 0/0, and the limit depends on how the penalties grow."""
+    s0, s1 = s[0], s[1]
+    return (
+        Step(lhs=sp.Add(sp.exp(plus(s0, -sp.oo), evaluate=False), sp.exp(plus(s1, -sp.oo), evaluate=False),
+                        evaluate=False), rhs=sp.Integer(0),
              why="a fully masked row (e.g. a padding query, or every key padding): the denominator is 0, and so is "
                  "every numerator — the weight is 0/0"),
-        Step(lhs=sp.exp(s1 - penalty) / (sp.exp(s1 - penalty) + sp.exp(s2 - penalty)),
-             rhs=sp.exp(s1) / (sp.exp(s1) + sp.exp(s2)), check=prove("expand", "cancel"),
+        Step(lhs=sp.exp(s0 - penalty) / (sp.exp(s0 - penalty) + sp.exp(s1 - penalty)),
+             rhs=sp.exp(s0) / (sp.exp(s0) + sp.exp(s1)), check=prove("expand", "cancel"),
              why="approaching −∞ with equal penalties gives the unmasked softmax for every t (shift invariance) …"),
-        Step(lhs=sp.exp(s1 - penalty) / (sp.exp(s1 - penalty) + sp.exp(s2 - 2 * penalty)),
-             rhs=1 / (1 + sp.exp(s2 - s1 - penalty)), check=prove("expand", "cancel"),
-             why="… but with penalties t and 2t the weight of key 1 is 1/(1 + e^{s₂−s₁−t}) …"),
-        Step(lhs=sp.Limit(1 / (1 + sp.exp(s2 - s1 - penalty)), penalty, sp.oo), rhs=sp.Integer(1),
-             why="… with penalties t and 2t it gives 1: different ways to −∞ give different values, so 0/0 has no "
-                 "value here — it is undefined"),
+        Step(lhs=sp.exp(s0 - penalty) / (sp.exp(s0 - penalty) + sp.exp(s1 - 2 * penalty)),
+             rhs=1 / (1 + sp.exp(s1 - s0 - penalty)), check=prove("expand", "cancel"),
+             why="… but with penalties t and 2t the weight of key 0 is 1/(1 + e^{s₁−s₀−t}) …"),
+        Step(lhs=sp.Limit(1 / (1 + sp.exp(s1 - s0 - penalty)), penalty, sp.oo), rhs=sp.Integer(1),
+             why="… which tends to 1: different ways to −∞ give different values, so 0/0 has no value here — it "
+                 "is undefined"),
     )
-    Q, K, _ = example_qkv()
-    S = Q * K.T / sp.sqrt(Q.cols)                               # (3, 3) scaled scores
-    causal = causal_mask(3, 3)
-    weights = row_softmax(S + causal)
-    river, bank = TOKENS.index("river"), TOKENS.index("bank")
-    pad = (False, False, True)                                  # the third position treated as filler
-    padded = row_softmax(S + padding_mask(3, pad))
-    example = (
-        define(Named("S + M"), S + causal,
-               f"the masked scores: causal mask on the scaled scores of {' '.join(TOKENS)}: −∞ above the diagonal"),
-        Step(lhs=sp.Add(*(sp.exp(S[river, col] + causal[river, col]) for col in range(3)), evaluate=False),
-             rhs=sp.exp(S[river, 0]) + sp.exp(S[river, 1]),
-             why="river's row: 'bank' comes later and is hidden, exp(−∞) = 0"),
-        Step(lhs=masked_row(S.row(river), causal.row(river)), rhs=sp.ImmutableMatrix([[weights[river, 0], weights[river, 1], 0]]),
-             why=f"river's weights: ≈ {sp.N(weights[river, 0], 3)} on 'the', {sp.N(weights[river, 1], 3)} on itself, "
-                 f"exactly 0 on 'bank'"),
-        Step(lhs=sp.Add(*weights.row(river), evaluate=False), rhs=sp.Integer(1), why="and they sum to 1",
-             check=prove("cancel")),
-        Step(lhs=masked_row(S.row(0), causal.row(0)), rhs=sp.ImmutableMatrix([[1, 0, 0]]),
-             why="'the', the first token, can only look at itself: weight 1"),
-        Step(lhs=stable_row_softmax(S + causal).row(bank), rhs=row_softmax(S).row(bank),
-             why="'bank', the last token, sees everything: its row is unchanged by the causal mask",
-             check=prove("expand", "cancel")),
-        Step(lhs=padded.col(2), rhs=sp.zeros(3, 1),
-             why="padding mask with the third position as filler: no query puts any weight on it"),
+
+
+@derivation("attention-masks", "Masks: −∞ before softmax", "attention")
+def attention_masks(mask: Step | None = None) -> Derivation:
+    """The derivation; ``mask`` replaces the causal mask's definition (tests plant wrong ones)."""
+    row = sp.ImmutableMatrix([[s[0], s[1], s[2]]])
+    visible_row = softmax_over(row, lambda r: range(2))
+    steps = (
+        mask or causal_definition(),
+        Step(lhs=sp.ImmutableMatrix(3, 3, lambda r, c: sp.exp(M[r, c])), rhs=causal_mask(3, 3).applyfunc(sp.exp),
+             check=prove("doit"), why="for three tokens, the factor exp(M[i, j]) that the mask puts on exp(s_j) is 1 "
+                                      "on and below the diagonal and 0 above it: later tokens are hidden"),
+        Step(lhs=sp.exp(plus(s[0], -sp.oo), evaluate=False), rhs=sp.Integer(0),
+             why="exp(s + (−∞)) = 0 for every finite score s: a masked key contributes exactly nothing"),
+        define(a[i, j], sp.exp(s[j] + M[i, j]) / sp.Sum(sp.exp(s[l] + M[i, l]), (l, 0, m - 1)),
+               "masked weight of key j in row i (row i's scaled scores s_0 … s_{m−1}): add M before softmax"),
+        *_general_steps(),
+        *_undefined_row_steps(),
+        Step(lhs=sp.ImmutableMatrix([[a[1, c] for c in range(3)]]), rhs=visible_row, where=((m, 3),),
+             check=prove("doit", "cancel"),
+             why="query 1 of three keys: softmax over keys 0 and 1, and exactly 0 on the later key 2"),
     )
     return Derivation(
         summary=("Masks decide which keys a query may look at. The mask M is added to the scaled scores before "
@@ -129,20 +132,43 @@ def attention_masks() -> Derivation:
                  Symbol(a[i, j], "masked attention weight", "n × m"),
                  Symbol(m, "number of keys"), Symbol(i, "query index (visible keys 0 … i under a causal mask)"),
                  Symbol(j, "key index"), Symbol(penalty, "a finite penalty standing in for ∞"),
-                 Symbol(Z, "the softmax denominator with the finite penalty"),
-                 Symbol(s1, "scores of a small row"), Symbol(s2, "…"), Symbol(s3, "…")),
+                 Symbol(Named("Z_t", r"Z_t"), "the softmax denominator with the finite penalty")),
         assumptions=("scores are finite real numbers", "mask entries are 0 or −∞ (additive form; a boolean mask "
                      "means the same with True = masked)", "indices from 0, as in code"),
         steps=steps,
-        result=Step(lhs=masked_row(row3, causal_mask(2, 3).row(1)),
-                    rhs=sp.ImmutableMatrix([[sp.exp(s1) / (sp.exp(s1) + sp.exp(s2)),
-                                             sp.exp(s2) / (sp.exp(s1) + sp.exp(s2)), 0]]),
+        result=Step(lhs=Softmax(sp.MatAdd(row, causal_mask(3, 3).row(1), evaluate=False)), rhs=visible_row,
+                    check=prove("doit", "cancel"),
                     why="softmax(s + M): masked keys get weight exactly 0, the visible ones share the whole weight 1"),
-        example=example,
+        example=_example(),
         example_title="a causal mask on 'the river bank', and a padded sentence",
         notes=("The general row is proved for a symbolic number of keys m and query position i, with −∞ as the "
                "limit of a finite penalty; the 3-key rows are proved with SymPy's −∞ directly.",),
         closed_forms=mask_forms,
+    )
+
+
+def _example() -> tuple:
+    """'the river bank' with a causal mask, then with its last position as padding."""
+    Q, K, _ = example_qkv()
+    S, C, P = (sp.MatrixSymbol(name, 3, 3) for name in ("S", "M", "P"))
+    scores = Q * K.T / sp.sqrt(Q.cols)                              # (3, 3) scaled scores
+    causal = softmax_over(scores, lambda r: range(r + 1))           # query r sees keys 0 … r
+    padded = softmax_over(scores, lambda r: range(2))               # key 2 is filler
+    river = TOKENS.index("river")
+    ones = sp.OneMatrix(3, 1)
+    return (
+        define(S, scores, f"the scaled scores QKᵀ/√d_k of '{' '.join(TOKENS)}'"),
+        Step(lhs=Softmax(sp.MatAdd(S, C, evaluate=False)), rhs=causal, where=((C, causal_mask(3, 3)),),
+             check=prove("doit", "cancel"),
+             why=f"row r is softmax over keys 0 … r: 'the' looks only at itself, river puts "
+                 f"≈ {sp.N(causal[river, 0], 3)} on 'the' and {sp.N(causal[river, 1], 3)} on itself, 'bank' sees "
+                 f"every key (its row is softmax(S)'s)"),
+        Step(lhs=sp.MatMul(Softmax(sp.MatAdd(S, C, evaluate=False)), ones), rhs=sp.ones(3, 1),
+             check=prove("doit", "cancel"), why="every row still sums to 1"),
+        Step(lhs=Softmax(sp.MatAdd(S, P, evaluate=False)), rhs=padded, where=((P, padding_mask(3, (False, False, True))),),
+             check=prove("doit", "cancel"),
+             why="padding mask with the third position as filler: every query spreads its weight over the first "
+                 "two keys, none on the filler"),
     )
 
 

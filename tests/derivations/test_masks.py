@@ -1,14 +1,15 @@
-"""`attention-masks`: every step proved; the closed form against a numpy masked softmax; a finite mask or a
-mask added after softmax fails."""
+"""`attention-masks`: every step proved; the closed form against a numpy masked softmax; a finite mask, a
+mask added after softmax, or a causal mask that hides the diagonal (j < i instead of j ≤ i) fails."""
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from explainer.derivations.masks import masked_row
 from explainer import registry
 from explainer.check import ASSUMED, FAILED, PROVED, check, check_step
+from explainer.derivations.masks import attention_masks, causal_definition, causal_mask
 from explainer.model import Step, prove
+from explainer.operators import Softmax
 
 
 def masked_softmax(s: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -54,7 +55,22 @@ def test_a_fully_masked_row_is_undefined():
 
 def test_a_finite_mask_is_not_exact_and_masking_after_softmax_breaks_the_sum():
     s1, s2, s3 = sp.symbols("s_1 s_2 s_3", real=True)
-    finite = masked_row((s1, s2, s3), (0, 0, -30))[2]
-    assert check_step(finite, Step(rhs=0, why="only tiny"), seed="m")[0] == FAILED
+    finite = Softmax(sp.MatAdd(sp.ImmutableMatrix([[s1, s2, s3]]), sp.ImmutableMatrix([[0, 0, -30]]), evaluate=False))
+    assert check_step(finite[0, 2], Step(rhs=0, why="only tiny"), seed="m")[0] == FAILED
+    exact = Softmax(sp.MatAdd(sp.ImmutableMatrix([[s1, s2, s3]]), causal_mask(2, 3).row(1), evaluate=False))
+    assert check_step(exact[0, 2], Step(rhs=0, why="exactly 0"), seed="m")[0] == PROVED
     after = sp.exp(s1) / (sp.exp(s1) + sp.exp(s2) + sp.exp(s3)) + sp.exp(s2) / (sp.exp(s1) + sp.exp(s2) + sp.exp(s3))
     assert check_step(after, Step(rhs=1, why="zeroing after softmax", check=prove("cancel")), seed="a")[0] == FAILED
+
+
+def test_a_causal_mask_that_hides_the_diagonal_fails_check():
+    """The planted bug of issue 11: M[i, j] = 0 for j < i (a token cannot see itself) must not pass."""
+    wrong = attention_masks(mask=causal_definition(lambda row, col: col < row))
+    failed = {r.label for r in check(wrong).failures}
+    assert {"step 2", "step 15"} <= failed  # the 3 × 3 pattern exp(M) and query 1's row of weights
+    assert check(attention_masks(mask=causal_definition())).ok
+
+
+def test_a_mask_that_lets_a_query_see_the_future_fails_check():
+    wrong = attention_masks(mask=causal_definition(lambda row, col: col <= row + 1))
+    assert {"step 2", "step 15"} <= {r.label for r in check(wrong).failures}

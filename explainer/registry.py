@@ -27,6 +27,7 @@ TOPICS = (
     ("training", "Next-token prediction and training"),
     ("model-size", "Model sizes and cost"),
     ("modern-llms", "Today's LLMs"),
+    ("parallelism", "Splitting a layer across devices"),
 )
 _TOPIC_ORDER = {slug: i for i, (slug, _) in enumerate(TOPICS)}
 #: Built-in derivations in the order a course teaches them; others follow in registration order.
@@ -37,6 +38,7 @@ COURSE = (
     "lm-head", "cross-entropy", "masked-language-modeling", "parameter-count", "attention-cost",
     "rotary-positional-encoding", "grouped-query-attention", "kv-cache", "rms-norm", "swiglu",
     "pre-vs-post-layernorm", "online-softmax", "training-flops", "distillation",
+    "tensor-parallel-attention", "tensor-parallel-mlp", "ring-attention",
 )
 _COURSE_ORDER = {name: i for i, name in enumerate(COURSE)}
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

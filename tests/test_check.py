@@ -98,3 +98,103 @@ def test_broken_derivation_fails_at_the_broken_step(kind, broken_module):
 def test_checks_are_deterministic():
     d = registry.build("dot-product")
     assert [r.detail for r in check(d).results] == [r.detail for r in check(d).results]
+
+
+# --- every rule, with a case it must reject ----------------------------------------------------
+def test_numeric_tolerance_is_relative_1e_30():
+    assert status(x, Step(rhs=x + sp.Rational(1, 10**40), why="below tolerance", check=numeric()))[0] == NUMERIC
+    assert status(x, Step(rhs=x + sp.Rational(1, 10**20), why="above tolerance", check=numeric()))[0] == FAILED
+    big = Step(rhs=10**40 * (x + 5) + 1, why="1 in 10⁴⁰ of the size", check=numeric())
+    assert status(10**40 * (x + 5), big)[0] == NUMERIC
+
+
+@pytest.mark.parametrize("kind", ["prove", "numeric"])
+@pytest.mark.parametrize("rel, holds", [("<", True), ("<=", True), (">", False), (">=", False)])
+def test_each_relation_and_its_direction(kind, rel, holds):
+    how = prove() if kind == "prove" else numeric()
+    expected = (PROVED if kind == "prove" else NUMERIC) if holds else FAILED
+    assert status(-(x**2) - 1, Step(rel=rel, rhs=0, why="negative", check=how))[0] == expected
+    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[rel]
+    assert status(x**2 + 1, Step(rel=flipped, rhs=0, why="positive", check=how))[0] == expected
+
+
+@pytest.mark.parametrize("kind", ["prove", "numeric"])
+def test_strict_inequality_fails_at_equality_non_strict_holds(kind):
+    how = prove() if kind == "prove" else numeric()
+    lhs, rhs = (x + 1) ** 2, x**2 + 2 * x + 1  # equal everywhere, written differently
+    for rel in ("<", ">"):
+        assert status(lhs, Step(rel=rel, rhs=rhs, why="strict at equality", check=how))[0] == FAILED
+    for rel in ("<=", ">="):
+        assert status(lhs, Step(rel=rel, rhs=rhs, why="non-strict", check=how))[0] != FAILED
+
+
+def test_a_provable_non_strict_inequality_is_proved_not_sampled():
+    assert status(-(t**2), Step(rel="<=", rhs=0, why="minus a square", check=prove()))[0] == PROVED
+    assert status(t**2, Step(rel=">=", rhs=0, why="a square", check=prove()))[0] == PROVED
+    assert status(t, Step(rel="<", rhs=t + 1, why="one more", check=prove()))[0] == PROVED
+
+
+def test_numeric_label_says_whether_sympy_tried():
+    sampled = status(sp.cos(x) ** 2, Step(rhs=1 - sp.sin(x) ** 2, why="sampled", check=numeric(6)))
+    assert sampled[0] == NUMERIC and sampled[2] == 6 and not sampled[1].startswith("SymPy")
+    assert "6 random points" in sampled[1]
+
+
+def test_named_operators_are_expanded_and_the_expansion_is_recorded():
+    from explainer.operators import Softmax
+
+    v, c = sp.MatrixSymbol("x", 1, 3), sp.Symbol("c", real=True)
+    shifted = sp.MatAdd(v, c * sp.ones(1, 3), evaluate=False)
+    result, detail, *_ = status(Softmax(shifted), Step(rhs=Softmax(v), why="shift invariance"))
+    assert result == PROVED and detail.startswith("SymPy: doit")
+    assert status(Softmax(2 * v), Step(rhs=Softmax(v), why="not scale invariant"))[0] == FAILED
+
+
+def derivation_of(*steps, result=None, example=()):
+    result = result or Step(lhs=x * (x + 1), rhs=x**2 + x, why="filler")
+    return Derivation(steps=steps, result=result, example=example, summary="test", name="test")
+
+
+@pytest.mark.parametrize("section", ["step", "result", "example"])
+def test_a_step_with_identical_sides_fails_check(section):
+    vacuous = Step(lhs=sp.exp(x) + y, rhs=sp.exp(x) + y, why="the same thing twice")
+    fine = Step(lhs=(x + 1) ** 2, rhs=x**2 + 2 * x + 1, why="fine")
+    d = {"step": derivation_of(vacuous, result=fine), "result": derivation_of(fine, result=vacuous),
+         "example": derivation_of(fine, result=fine, example=(vacuous,))}[section]
+    report = check(d)
+    assert not report.ok
+    (failure,) = report.failures
+    assert failure.section == section and "same as written" in failure.detail and "write the side" in failure.detail
+
+
+def test_a_chain_link_repeating_its_left_side_fails_and_assumptions_are_exempt():
+    d = derivation_of(Step(lhs=x * (x + 1), rhs=x**2 + x, why="expand"), Step(rhs=x**2 + x, why="again"),
+                      result=define(y, y, "y stands for itself"))
+    report = check(d)
+    assert [r.status for r in report.results] == [PROVED, FAILED, FAILED]  # the define is unused, not vacuous
+    assert "same as written" in report.results[1].detail and "defined but" in report.results[2].detail
+
+
+def test_numeric_steps_with_identical_sides_fail_too():
+    d = derivation_of(Step(lhs=sp.cos(x), rhs=sp.cos(x), why="sampled tautology", check=numeric()))
+    assert "same as written" in check(d).failures[0].detail
+
+
+def test_an_unused_definition_fails_and_a_used_one_does_not():
+    s, u = sp.Symbol("s"), sp.Symbol("u")
+    used_in_where = Step(lhs=u + 1, rhs=x + 2, why="u is used here", where=((u, s + 1),))
+    d = derivation_of(define(s, x, "s is x"), define(sp.Symbol("w"), y, "never used"), used_in_where)
+    report = check(d)
+    assert [r.label for r in report.failures] == ["step 2"]
+    assert "'w' is defined but" in report.failures[0].detail
+
+
+def test_an_indexed_definition_counts_as_used_at_other_indices():
+    j = sp.Symbol("j", integer=True)
+    d = derivation_of(define(a[i], x * i, "a_i = x·i"), Step(lhs=a[j] + a[j], rhs=2 * j * x, why="at j"))
+    assert check(d).ok
+
+
+def test_a_step_that_raises_is_a_failure_not_a_crash():
+    result, detail, *_ = status(sp.MatrixSymbol("A", 2, 2), Step(rhs=sp.MatrixSymbol("B", 3, 3), why="shapes"))
+    assert result == FAILED and "could not be checked" in detail

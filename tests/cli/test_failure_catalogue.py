@@ -315,7 +315,7 @@ def test_a_closed_pipe_ends_the_command_quietly_with_141(args):
 def test_ctrl_c_exits_130(args, tmp_path):
     if args[0] == "render" and no_tools() or args[0] == "verify" and torch_missing():
         pytest.skip("needs the render tools / torch")
-    process = explainer(*args, cwd=tmp_path, env={"EXPLAINER_CACHE_DIR": "off"})
+    process = explainer(*args, cwd=tmp_path, env={"EXPLAINER_CACHE_DIR": "off", "TMPDIR": str(tmp_path)})
     time.sleep(2.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
@@ -323,6 +323,23 @@ def test_ctrl_c_exits_130(args, tmp_path):
     # signal lands while an extension runs Python code through PyRun_String, e.g. pybind11's exec)
     assert process.returncode in (130, -signal.SIGINT), err.decode()
     assert b"interrupted" in err.lower() and b"Traceback" not in err
+    assert not list(tmp_path.glob("explainer-manim-*"))  # a render's private folder is removed even then
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(no_tools(), reason="manim, LaTeX or dvisvgm is not installed")
+@pytest.mark.parametrize("cache", ["shared", "off"])
+def test_two_renders_at_once_both_succeed_and_leave_no_temporary_folder(tmp_path, cache):
+    """The same scene to the same output at the same time: with a shared cache the second waits for the
+    first (Manim's LaTeX and movie files are not written atomically); without one each has its own."""
+    env = {"EXPLAINER_CACHE_DIR": str(tmp_path / "cache") if cache == "shared" else "off", "TMPDIR": str(tmp_path)}
+    args = ["render", "softmax-scaling", "--format", "png", "--output", str(tmp_path / "out")]
+    runs = [explainer(*args, env=env) for _ in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err.decode()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["softmax-scaling.png"]
+    assert not list(tmp_path.glob("explainer-manim-*"))
 
 
 def test_a_full_disk_is_exit_2():

@@ -64,8 +64,7 @@ def _attention(keys):
     return _sum(sp.exp(s[j]) * v[j], keys) / _sum(sp.exp(s[j]), keys)
 
 
-@derivation("online-softmax", "Online softmax: attention one block of keys at a time (FlashAttention)",
-            "modern-llms")
+@derivation("online-softmax", "Online softmax: attention block by block (FlashAttention)", "modern-llms")
 def online_softmax() -> Derivation:
     o = Named("o", "o", real=True)
     c = sp.Symbol("c", real=True)

@@ -35,9 +35,10 @@ COURSE = (
     "tokenization", "dot-product", "linear-layer", "embeddings", "positional-encoding",
     "attention-scores", "softmax", "softmax-scaling", "scaled-dot-product-attention", "attention-masks",
     "multi-head-attention", "permutation-equivariance", "residual-layernorm", "feed-forward",
-    "lm-head", "cross-entropy", "masked-language-modeling", "parameter-count", "attention-cost",
+    "lm-head", "cross-entropy", "masked-language-modeling", "distillation",
+    "parameter-count", "attention-cost", "training-flops",
     "rotary-positional-encoding", "grouped-query-attention", "kv-cache", "rms-norm", "swiglu",
-    "pre-vs-post-layernorm", "online-softmax", "training-flops", "distillation",
+    "pre-vs-post-layernorm", "online-softmax",
     "tensor-parallel-attention", "tensor-parallel-mlp", "ring-attention",
 )
 _COURSE_ORDER = {name: i for i, name in enumerate(COURSE)}

@@ -2,12 +2,13 @@ r"""Ring attention (Liu et al. 2023): the sequence split across ranks, key/value
 
 Rank r holds the queries, keys and values of its block of tokens. At step s = 0 … p − 1 it holds the
 key/value block of rank j = r − s (mod p), attends its queries to it, merges the partial result into
-its running triple with the online-softmax identity, and passes the block on to rank r + 1:
+its running state with the online-softmax merge (``explainer.derivations.online_softmax.merge``):
 
-    (m, ℓ, o) ⊕ (m′, ℓ′, o′) = (M, e^{m−M} ℓ + e^{m′−M} ℓ′, e^{m−M} o + e^{m′−M} o′),  M = max(m, m′)
+    (m, ℓ, o) ⊕ (m′, ℓ′, o′) = (M, e^{m−M} ℓ + e^{m′−M} ℓ′, (e^{m−M} ℓ o + e^{m′−M} ℓ′ o′) / ℓ_new),
+    M = max(m, m′)
 
-where for one block m = max_j s_ij, ℓ = Σ_j e^{s_ij − m}, o = Σ_j e^{s_ij − m} v_j (unnormalised).
-After p steps the triple covers every key, and o / ℓ is exactly softmax(q Kᵀ/√d_k) V. With a causal
+where for one block m = max_j s_ij, ℓ = Σ_j e^{s_ij − m}, o = Σ_j e^{s_ij − m} v_j / ℓ. After p steps
+the state covers every key, and o is exactly softmax(q Kᵀ/√d_k) V. With a causal
 mask, blocks from later ranks (j > r) lie entirely in the future and are skipped: no scores, no merge.
 
 The backward pass is a second trip around the ring (the FlashAttention-2 gradient with the saved
@@ -22,16 +23,14 @@ import math
 import torch
 import torch.distributed as dist
 
+from explainer.derivations import online_softmax
 from explainer.distributed.collectives import ring_exchange
 
 
 def merge(a, b):
-    """The online-softmax merge of two (m, ℓ, o) triples (o unnormalised); see the module docstring."""
-    m1, l1, o1 = a
-    m2, l2, o2 = b
-    m = torch.maximum(m1, m2)
-    w1, w2 = torch.exp(m1 - m), torch.exp(m2 - m)   # e^{-inf - finite} = 0: an empty triple drops out
-    return m, w1 * l1 + w2 * l2, w1 * o1 + w2 * o2
+    """The online-softmax merge of two (m, ℓ, o) states: the ``online-softmax`` derivation's own helper,
+    on tensors. The empty state (−∞, 0, 0) merges to the other one unchanged."""
+    return online_softmax.merge(*a, *b, exp=torch.exp, maximum=torch.maximum)
 
 
 def _scores(q, k, diagonal: bool):
@@ -43,12 +42,13 @@ def _scores(q, k, diagonal: bool):
     return s
 
 
-def _block_triple(q, k, v, diagonal: bool):
-    """(m, ℓ, o) of one key/value block: m (B, H, n, 1), ℓ (B, H, n, 1), o (B, H, n, d_k)."""
+def _block_state(q, k, v, diagonal: bool):
+    """(m, ℓ, o) of one key/value block: m (B, H, n, 1), ℓ (B, H, n, 1), o = Σ e^{s−m} v / ℓ (B, H, n, d_k)."""
     s = _scores(q, k, diagonal)
     m = s.amax(-1, keepdim=True)
     e = torch.exp(s - m)
-    return m, e.sum(-1, keepdim=True), e @ v
+    ell = e.sum(-1, keepdim=True)
+    return m, ell, e @ v / ell
 
 
 def _visits(rank: int, size: int, causal: bool):
@@ -64,18 +64,18 @@ class RingAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal: bool):                    # q, k, v (B, H, n, d_k): this rank's block
         rank, size = dist.get_rank(), dist.get_world_size()
-        m = torch.full_like(q[..., :1], float("-inf"))           # (B, H, n, 1)
+        m = torch.full_like(q[..., :1], float("-inf"))           # (B, H, n, 1): the empty state
         l, o = torch.zeros_like(m), torch.zeros_like(q)
         kv = torch.cat([k, v], dim=-1)                           # (B, H, n, 2 d_k): one message per step
         computed = 0
         for step, j, compute in _visits(rank, size, causal):
             if compute:
                 kj, vj = kv.split(k.shape[-1], dim=-1)
-                m, l, o = merge((m, l, o), _block_triple(q, kj, vj, diagonal=causal and j == rank))
+                m, l, o = merge((m, l, o), _block_state(q, kj, vj, diagonal=causal and j == rank))
                 computed += 1
             if step < size - 1:
                 kv = ring_exchange(kv, "ring: send K, V blocks (forward)")
-        out = o / l
+        out = o
         ctx.save_for_backward(q, k, v, out, m + torch.log(l))
         ctx.causal, ctx.computed = causal, computed
         return out

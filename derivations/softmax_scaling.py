@@ -18,6 +18,7 @@ from sympy import stats
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
+from explainer.operators import MatrixOperator
 from explainer.registry import derivation
 from explainer.derivations.lm_head import stable_softmax
 from explainer.derivations.softmax import softmax_forms
@@ -27,6 +28,7 @@ x, p = sp.IndexedBase("x", real=True), sp.IndexedBase("p")
 i, j = sp.symbols("i j", integer=True, positive=True)
 d_k = sp.Symbol("d_k", integer=True, positive=True)
 N_JACOBIAN = 3  # the Jacobian is proved entrywise for this many scores
+DOT = Named("q·k", r"\mathbf{q}\cdot\mathbf{k}", real=True)
 
 
 COIN = {-1: sp.S.Half, 1: sp.S.Half}  # a ±1 coin flip: mean 0, variance 1
@@ -90,10 +92,9 @@ def softmax_scaling() -> Derivation:
     m2 = Named("m₂", r"m_2", nonnegative=True)
     sums, mean, var = _sum_steps(m1, m2)
     steps = (
-        define(Named("q·k", r"\mathbf{q}\cdot\mathbf{k}", real=True), sp.Sum(q[i] * k[i], (i, 1, d_k)),
-               "the raw attention score: a sum of d_k terms qᵢkᵢ"),
-        *sums,
+        define(DOT, sp.Sum(q[i] * k[i], (i, 1, d_k)), "the raw attention score: a sum of d_k terms qᵢkᵢ"),
         *_one_term_steps(m1, m2),
+        *sums,
         Step(lhs=mean, rhs=sp.Integer(0), why="the raw score is centred", check=prove("doit")),
         Step(lhs=var, rhs=d_k, why="…and its variance grows with the width: standard deviation √d_k",
              check=prove("doit", "expand")),
@@ -144,20 +145,33 @@ def _diag(column) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(n, n, lambda a, b: column[a] if a == b else 0)
 
 
+class Diag(MatrixOperator):
+    """``diag(p)``: the square matrix with the column ``p`` on its diagonal."""
+
+    name, latex_name = "diag", r"\operatorname{diag}"
+
+    @property
+    def shape(self):
+        return (self.args[0].shape[0],) * 2
+
+    def expand(self, column):
+        return _diag(column)
+
+
 def _jacobian_steps() -> tuple:
     """diag(p) − ppᵀ, proved entry by entry for n = N_JACOBIAN scores."""
     n = N_JACOBIAN
     idx = range(1, n + 1)
-    pcol = sp.ImmutableMatrix([p[a] for a in idx])  # (n, 1)
+    P, J = sp.MatrixSymbol("p", n, 1), sp.MatrixSymbol("J", n, n)
     jac = sp.ImmutableMatrix(n, n, [sp.Derivative(p[a], x[b]) for a in idx for b in idx])
     defs = tuple(define(p[a], e, f"softmax weight {a} of {n} scores")
                  for a, e in zip(idx, _softmax_entries(n)))
     return defs + (
-        Step(lhs=jac, rhs=sp.MatAdd(_diag(pcol), sp.MatMul(-1, pcol, pcol.T)),
-             why="the quotient rule gives ∂pᵢ/∂xⱼ = pᵢ(δᵢⱼ − pⱼ): J = diag(p) − ppᵀ", check=prove("doit", "cancel")),
-        Step(lhs=sp.Add(*(sp.Derivative(p[1], x[b]) for b in idx), evaluate=False), rhs=sp.Integer(0),
-             why="each row of J sums to 0: raising every score by the same amount changes nothing",
-             check=prove("doit", "cancel")),
+        Step(lhs=J, rhs=sp.MatAdd(Diag(P), sp.MatMul(-1, P, P.T)), check=prove("doit", "cancel"),
+             where=((J, jac), (P, sp.ImmutableMatrix([p[a] for a in idx]))),
+             why="the quotient rule gives ∂pᵢ/∂xⱼ = pᵢ(δᵢⱼ − pⱼ): J = diag(p) − ppᵀ"),
+        Step(lhs=sp.MatMul(J, sp.OneMatrix(n, 1)), rhs=sp.zeros(n, 1), check=prove("doit", "cancel"),
+             why="each row of J sums to 0: raising every score by the same amount changes nothing"),
     )
 
 
@@ -180,8 +194,13 @@ def _saturation_steps() -> tuple:
     )
 
 
+def _at(scores):
+    """``∂p₁/∂x₁`` at the given scores, written as a derivative evaluated at a point."""
+    return sp.Subs(sp.Derivative(p[1], x[1]), tuple(x[a] for a in range(1, len(scores) + 1)), tuple(scores))
+
+
 def _example() -> tuple:
-    """d_k = 2 with ±1 components (16 equally likely pairs), and the Jacobian at scores (2, 1, 0)."""
+    """d_k = 2 with ±1 components (16 equally likely pairs), and ∂p₁/∂x₁ at scores (2, 1, 0) and 8×."""
     q1, q2, k1, k2 = (stats.FiniteRV(name, COIN) for name in ("q_1", "q_2", "k_1", "k_2"))
     score = q1 * k1 + q2 * k2
     mean, second = stats.E(score), stats.E(score**2)
@@ -192,17 +211,22 @@ def _example() -> tuple:
     big = 8 * scores  # the same scores with standard deviation √64 = 8 instead of 1
     pb = weights.xreplace({row: big}).T
     entry_small, entry_big = (pv[0] * (1 - pv[0])), (pb[0] * (1 - pb[0]))
+    first = sp.exp(scores[0]) / sp.Add(*(sp.exp(v) for v in scores))  # p₁ as softmax writes it
+    largest = ", the largest entry of J there" if abs(float(max(jac, key=float) - entry_small)) < 1e-12 else ""
     return (
+        Step(lhs=DOT, rhs=q[1] * k[1] + q[2] * k[2], where=((d_k, 2),), check=prove("doit"),
+             why="d_k = 2: two terms"),
         Step(lhs=stats.Expectation(score), rhs=mean, check=prove("doit"),
-             why="d_k = 2, q, k ∈ {−1, 1}²: average q·k over the 16 equally likely pairs"),
+             why="q, k ∈ {−1, 1}² (qᵢ, kᵢ = ±1 coin flips): average q·k over the 16 equally likely pairs"),
         Step(lhs=stats.Expectation(score**2), rhs=second, check=prove("doit"),
              why=f"q·k is ±2 in 8 of the 16 cases and 0 in the others: variance {second - mean**2} = d_k"),
         Step(lhs=stats.Expectation((score / sp.sqrt(2)) ** 2), rhs=second / 2, check=prove("doit"),
              why=f"divided by √2 the variance is {second / 2}"),
-        Step(lhs=sp.MatAdd(_diag(pv), sp.MatMul(-1, pv, pv.T)), rhs=jac,
-             why=f"scores (2, 1, 0), p ≈ {tuple(round(float(v), 3) for v in pv)}: the Jacobian, largest entry "
-                 f"≈ {float(max(jac)):.3f}", check=prove("cancel")),
-        Step(lhs=sp.Mul(pb[0], 1 - pb[0], evaluate=False), rel="<", rhs=entry_small / 100,
+        Step(lhs=_at(scores), rhs=sp.Mul(first, 1 - first, evaluate=False), check=prove("doit", "cancel"),
+             why=f"scores (2, 1, 0), p ≈ {tuple(round(float(v), 3) for v in pv)}: ∂p₁/∂x₁ = p₁(1 − p₁) "
+                 f"≈ {float(entry_small):.3f}{largest}"),
+        Step(lhs=_at(big), rel="<", rhs=sp.Mul(sp.Rational(1, 100), _at(scores), evaluate=False),
+             check=prove("doit"),
              why=f"the same scores × 8 (the size of unscaled scores when d_k = 64): ∂p₁/∂x₁ ≈ {float(entry_big):.1e} "
                  f"instead of ≈ {float(entry_small):.3f}, over a hundred times smaller"),
     )

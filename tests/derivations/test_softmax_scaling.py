@@ -106,3 +106,18 @@ def test_bad_sizes_are_usage_errors():
 
     with pytest.raises(UsageError):
         registry.build(NAME).closed_forms(0)
+
+
+def test_the_named_moments_are_used_so_a_wrong_one_fails_downstream():
+    d = registry.build(NAME)
+    n = _step_index(d, "and m₂ = E[(qᵢkᵢ)²]")
+    broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=sp.Integer(2)),) + d.steps[n + 1:])
+    failed = {r.label for r in check(broken).failures}
+    assert f"step {_step_index(d, 'variance grows with the width') + 1}" in failed and "result 1" in failed
+
+
+def test_the_worked_jacobian_entry_is_a_derivative_at_a_point_not_a_restatement():
+    example = registry.build(NAME).example
+    entry = next(s for s in example if "∂p₁/∂x₁ = p₁(1 − p₁)" in s.why)
+    assert isinstance(entry.lhs, sp.Subs) and not entry.rhs.has(sp.Derivative)
+    assert check(registry.build(NAME)).ok

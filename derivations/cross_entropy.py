@@ -14,6 +14,7 @@ import sympy as sp
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, prove
 from explainer.notation import Named
+from explainer.operators import Softmax
 from explainer.registry import derivation
 from explainer.derivations.lm_head import stable_softmax
 
@@ -24,18 +25,27 @@ GPT2_VOCAB = 50257
 CONCRETE_SIZES = (2, 3, 4)  # vocabulary sizes the gradient is also proved for, entry by entry
 
 
-def _grad_matrix(size: int) -> sp.ImmutableMatrix:
-    """Row y, column k: ∂CE(z, y)/∂z_k for explicit scores z_1 … z_size (every target y at once)."""
-    zs = [z[a] for a in range(1, size + 1)]
-    lse = sp.log(sp.Add(*(sp.exp(v) for v in zs)))
-    return sp.ImmutableMatrix(size, size, lambda a, b: sp.Derivative(lse - zs[a], zs[b]))
+LSE = sp.Symbol("L", real=True)  # log Σⱼ exp(zⱼ), named in the entry-by-entry gradient steps
 
 
-def _softmax_minus_onehot(size: int) -> sp.ImmutableMatrix:
-    """Row y, column k: softmax(z)_k − [k = y]."""
+class Ones(sp.OneMatrix):
+    """An all-ones column ``𝟙`` (bold 1 in LaTeX): ``𝟙·softmax(z)`` repeats the row softmax(z)."""
+
+    def _latex(self, printer) -> str:
+        return r"\mathbf{1}"
+
+
+def _gradient_step(size: int) -> Step:
+    """``G = 𝟙·softmax(z) − I`` for explicit scores z_1 … z_size: row y of ``G`` is ∂CE(z, y)/∂z."""
     zs = [z[a] for a in range(1, size + 1)]
-    total = sp.Add(*(sp.exp(v) for v in zs))
-    return sp.ImmutableMatrix(size, size, lambda a, b: sp.exp(zs[b]) / total - (1 if a == b else 0))
+    G = sp.MatrixSymbol("G", size, size)
+    grads = sp.ImmutableMatrix(size, size, lambda a, b: sp.Derivative(LSE - zs[a], zs[b]))
+    row = sp.ImmutableMatrix([zs])
+    predicted = sp.MatMul(Ones(size, 1), Softmax(row))
+    return Step(lhs=G, rhs=sp.MatAdd(predicted, -sp.Identity(size)), check=prove("doit", "cancel"),
+                where=((LSE, sp.log(sp.Add(*(sp.exp(v) for v in zs)))), (G, grads)),
+                why=f"checked entry by entry for V = {size}: row y of G is ∂CE/∂z for target y, "
+                    "softmax(z) − onehot(y)")
 
 
 @derivation("cross-entropy", "Cross-entropy loss and its gradient", "training")
@@ -43,9 +53,10 @@ def cross_entropy() -> Derivation:
     total = sp.Sum(sp.exp(z[j]), (j, 1, V))
     t, rest = sp.Symbol("t", real=True), Named("R", r"R", positive=True)
     ce = Named("CE", r"\mathrm{CE}", real=True)
-    p_y = sp.exp(z[y]) / total
+    p_y = Named("p_y", r"p_y", positive=True)
     c = sp.Symbol("c", real=True)
     steps = (
+        define(p_y, sp.exp(z[y]) / total, "the probability softmax gives the correct token y"),
         define(ce, -sp.log(p_y), "the loss: minus the log-probability the model gives the correct token y"),
         Step(lhs=ce, rhs=sp.log(total) - z[y], check=prove("expand_log", "expand"),
              why="log of a quotient, and log exp(z_y) = z_y: CE = logsumexp(z) − z_y"),
@@ -55,9 +66,7 @@ def cross_entropy() -> Derivation:
                  "for k = y the derivative is p_k − 1…"),
         Step(lhs=sp.Derivative(sp.log(sp.exp(t) + rest) - z[y], t), rhs=sp.exp(t) / (sp.exp(t) + rest),
              check=prove("doit", "cancel"), why="…and for k ≠ y it is p_k − 0: ∂CE/∂z = softmax(z) − onehot(y)"),
-        *(Step(lhs=_grad_matrix(n), rhs=_softmax_minus_onehot(n), check=prove("doit", "cancel"),
-               why=f"checked entry by entry for V = {n} (row y = target, column k): softmax(z) − onehot(y)")
-          for n in CONCRETE_SIZES),
+        *(_gradient_step(n) for n in CONCRETE_SIZES),
         Step(lhs=sp.Sum(sp.exp(z[j]) / total, (j, 1, V)) - 1, rhs=sp.Integer(0), check=prove("sums", "doit"),
              why="the gradient's entries sum to 0: probability taken from wrong tokens is given to the right one"),
         Step(lhs=sp.Derivative((sp.Function("CE_1")(t) + sp.Function("CE_2")(c)) / 2, t),
@@ -77,7 +86,10 @@ def cross_entropy() -> Derivation:
                  "model is choosing between; a model that knows nothing predicts uniformly and pays ln V, about "
                  "10.82 for GPT-2's 50257 tokens — the loss at the very start of training."),
         symbols=(Symbol(z[j], "logit of vocabulary entry j", "V"), Symbol(y, "index of the correct next token"),
-                 Symbol(V, "vocabulary size"), Symbol(ce, "cross-entropy loss of one position"),
+                 Symbol(V, "vocabulary size"), Symbol(p_y, "probability of the correct token"),
+                 Symbol(ce, "cross-entropy loss of one position"),
+                 Symbol(LSE, "log Σⱼ exp(zⱼ) for the concrete sizes"),
+                 Symbol(sp.MatrixSymbol("G", V, V), "row y: the gradient ∂CE/∂z for target y", "V × V"),
                  Symbol(t, "the logit z_k being differentiated"),
                  Symbol(rest, "sum of the other V − 1 exponentials, independent of z_k"),
                  Symbol(c, "a common value of all logits (uniform prediction)")),
@@ -98,16 +110,17 @@ def _example() -> tuple:
     logits = sp.ImmutableMatrix([[2, 1, 0]])
     total = sum(sp.exp(v) for v in logits)
     loss = sp.log(total) - logits[0]
-    grad = sp.ImmutableMatrix([[sp.exp(v) / total for v in logits]]) - sp.ImmutableMatrix([[1, 0, 0]])
+    onehot, e1 = sp.ImmutableMatrix([[1, 0, 0]]), sp.MatrixSymbol("e_1", 1, 3)  # onehot(y) for y = 1
+    probs = sp.ImmutableMatrix([[sp.exp(v) / total for v in logits]])
     uniform = sp.log(sp.Integer(GPT2_VOCAB))
     lo = sp.floor(uniform * 100) / 100
     return (
         Step(lhs=-sp.log(sp.exp(logits[0]) / total), rhs=loss, check=prove("expand_log", "expand"),
              why=f"correct token has the largest logit: loss ≈ {float(loss):.4f} nats, perplexity ≈ "
                  f"{float(sp.exp(loss)):.3f}"),
-        Step(lhs=_grad_matrix(3)[0, :].subs({z[1]: 2, z[2]: 1, z[3]: 0}), rhs=grad, check=prove("doit", "cancel"),
-             why=f"at z = (2, 1, 0), y = 1: ∂CE/∂z ≈ {tuple(round(float(v), 3) for v in grad)}, predicted minus "
-                 "actual"),
+        Step(lhs=sp.MatAdd(Softmax(logits), -e1), rhs=probs - onehot, check=prove("doit", "cancel"), where=((e1, onehot),),
+             why=f"the gradient at z = (2, 1, 0), y = 1: ∂CE/∂z ≈ {tuple(round(float(v), 3) for v in probs - onehot)}, "
+                 "predicted minus actual"),
         Step(lhs=uniform, rel=">", rhs=lo, why=f"uniform over GPT-2's {GPT2_VOCAB} tokens: ln {GPT2_VOCAB} ≈ "
              f"{float(uniform):.4f}, the loss of an untrained model"),
         Step(lhs=uniform, rel="<", rhs=lo + sp.Rational(1, 100), why=f"so it lies between {lo} and {lo + sp.Rational(1, 100)}"),

@@ -83,3 +83,20 @@ def test_a_gradient_with_the_wrong_sign_fails():
     diag = sp.eye(3) * 2  # softmax + onehot instead of softmax − onehot
     broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=d.steps[n].rhs + diag),) + d.steps[n + 1:])
     assert [r.label for r in check(broken).failures] == [f"step {n + 1}"]
+
+
+def test_the_probability_definition_is_used_so_a_wrong_one_fails_downstream():
+    d = registry.build(NAME)
+    n = _index(d, "the probability softmax gives the correct token y")
+    wrong = replace(d.steps[n], rhs=d.steps[n].rhs * 2)  # not a probability any more
+    failed = {r.label for r in check(replace(d, steps=d.steps[:n] + (wrong,) + d.steps[n + 1:])).failures}
+    assert f"step {_index(d, 'logsumexp(z) − z_y') + 1}" in failed and "result 1" in failed
+
+
+def test_the_worked_gradient_reads_softmax_minus_onehot():
+    from explainer.formats import render
+
+    d = registry.build(NAME)
+    step = next(s for s in d.example if "predicted minus actual" in s.why)
+    assert step.where[0][1] == sp.ImmutableMatrix([[1, 0, 0]])
+    assert "softmax([2  1  0]) - e₁ = " in render(d, "unicode")

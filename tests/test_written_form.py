@@ -3,6 +3,8 @@ unused definition), every unicode formula line fits in 100 columns, and the plai
 not SymPy's constructor syntax."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from explainer import registry
@@ -38,3 +40,20 @@ def test_text_is_drawn_not_constructor_syntax(name):
     out = render(registry.build(name), "text")
     found = [c for c in CONSTRUCTORS if c in out]
     assert not found, f"plain text shows {found}"
+
+
+@pytest.mark.parametrize("name, step, words", [("user-vacuous", "step 2", "same as written"),
+                                               ("user-unused", "step 1", "'s' is defined but")])
+def test_a_users_derivation_breaking_a_rule_fails_check_cleanly(name, step, words):
+    from click.testing import CliRunner
+
+    from explainer.cli import cli
+
+    module = str(Path(__file__).parent / "data" / "written_form.py")
+    try:
+        result = CliRunner().invoke(cli, ["check", name, "--module", module])
+    finally:
+        registry.unregister(name)
+    assert result.exit_code == 1, result.output
+    assert f"FAILED {name} {step}: " in result.output and words in result.output
+    assert "Traceback" not in result.output

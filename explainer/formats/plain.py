@@ -30,7 +30,7 @@ def render(d, report=None, unicode: bool = False) -> str:
     if d.symbols:
         out.append("Symbols")
         for s in d.symbols:
-            shape = f"  [{s.shape}]" if s.shape else ""
+            shape = f"  [{s.shape}]".replace(" × ", "\u00a0×\u00a0") if s.shape else ""  # a shape never breaks
             out += textwrap.wrap(f"{_expr(s.symbol, False):<12} {s.meaning}{shape}", WIDTH,
                                  initial_indent="  ", subsequent_indent=" " * 15)
         out.append("")

@@ -111,12 +111,12 @@ class DerivationSteps(ExplainerScene):
     def hold(self, beat: Beat, animations: list) -> None:
         """Play ``animations``, then keep the screen still for the beat's reading time (longer when its
         caption, spoken, takes longer); note the beat on the timeline."""
-        speech = self.speak(beat.caption)
+        said, speech = self.renderer.time, self.speak(beat.caption)
         self.play(*animations, run_time=MOVE_SECONDS)
         beat.still = self.renderer.time
         seconds = hold_seconds(beat.caption, beat.glyphs)
-        if speech:
-            seconds = max(seconds, (speech - (beat.still - beat.start) + 0.4) / self.pace)
+        if speech:  # the speech ends 0.4 s before the next step begins
+            seconds = max(seconds, (speech - (beat.still - said) + 0.4) / self.pace)
         self.wait(seconds)
         beat.end = self.renderer.time
         self.beats.append(beat)

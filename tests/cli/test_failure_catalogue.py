@@ -121,6 +121,7 @@ SIZE = ["size", "--arch", "gpt2", "--layers", "1", "--heads", "1", "--vocab", "1
 
 CATALOGUE = [
     # the command line itself
+    case([], 2, "Usage: cli [OPTIONS] COMMAND", "list"),  # no command: the help, as a usage error
     case(["nosuch"], 2, "no such command 'nosuch'", absent=["Did you mean"]),
     case(["lst"], 2, "Did you mean: list"),
     case(["list", "--bogus"], 2, "No such option '--bogus'"),
@@ -183,6 +184,7 @@ CATALOGUE = [
     case(["doctor"], 0, "component", "python", absent=[".venv/bin/pip"]),
     case(["doctor", "now"], 2, "Got unexpected extra argument (now)"),
     # tokenize
+    case(["tokenize"], 2, "train", "encode"),
     case(["tokenize", "train", "-n", "0"], 2, "vocabulary size must be a positive integer"),
     case(["tokenize", "train", "-n", "5"], 2, "smaller than the starting vocabulary"),
     case(["tokenize", "train", "-a", "sentencepiece"], 2, "Invalid value for '--algorithm'"),

@@ -20,12 +20,16 @@ SCENES = {
                               "a key turning around a query: θ, cos θ and q·k live; softmax over keys; scaling"),
     "positional-encoding-waves": ("explainer.scenes.positional_encodings:PositionalEncodingWaves",
                                   "sine/cosine waves per dimension pair, the PE heatmap, the rotation view"),
+    "rope-rotation": ("explainer.scenes.rope:RopeRotation",
+                      "a query and a key pair turning with their positions; the score stays when both move"),
     "attention-weights": ("explainer.scenes.attention:AttentionWeights",
                           "a sentence, Q K V, the QKᵀ grid, scaling, softmax row by row, the context vector"),
     "softmax-scaling": ("explainer.scenes.softmax_scaling:SoftmaxScaling",
                         "q·k spreads as d_k grows unless divided by √d_k; unscaled softmax turns one-hot"),
     "cross-entropy": ("explainer.scenes.cross_entropy:CrossEntropy",
                       "the −log p curve, the loss at the true token, gradient bars p − y"),
+    "online-softmax": ("explainer.scenes.online_softmax:OnlineSoftmax",
+                       "key/value tiles stream past a query; running max m, sum ℓ, output o; equals full softmax"),
 }
 DERIVATION_PREFIX = "derivation:"
 DERIVATION_SCENE = "explainer.scenes.derivation_steps:DerivationSteps"

@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import Callable
 
 from explainer.testing.core import Options, Summary
+from explainer.testing.distributed import SHARDS as _SHARDS
 from explainer.testing.holds import HoldsReport, assert_derivation_holds
 
 __all__ = ["assert_matches_derivation", "assert_derivation_holds", "Summary", "HoldsReport", "SIGNATURES"]
@@ -63,6 +64,8 @@ SIGNATURES = {
     "positional-encoding": "fn(n_positions, d_model)",
     "residual-layernorm": "fn(x, gamma, beta, eps)",
     "cross-entropy": "fn(logits, targets) (mean reduction; its gradient is checked through autograd)",
+    **{name: f"fn(x, shard) on each of world_size ranks (option world_size, default 2): {what}"
+       for name, what in _SHARDS.items()},
 }
 
 
@@ -91,6 +94,10 @@ def assert_matches_derivation(name: str, fn: Callable, **options) -> Summary:
     ...
     """
     __tracebackhide__ = True  # a failing pytest test shows the user's line and the message, not our frames
+    if name in _SHARDS:  # sharded derivations run in real processes (explainer.testing.distributed)
+        from explainer.testing.distributed import assert_matches_sharded
+
+        return assert_matches_sharded(name, fn, **options)
     spec = _spec(name)
     return _run(spec, fn, _options(options))
 

@@ -80,7 +80,8 @@ def _text(r: dict) -> str:
     c = r["config"]
     style = {"gpt2": "GPT-2-style decoder", "llama": "Llama-style decoder", "bert": "BERT-style encoder",
              "distilbert": "DistilBERT-style encoder"}[c["arch"]]
-    heads = _plural(c["n_heads"], "head") + (f" ({c['n_kv_heads']} key/value)" if c["n_kv_heads"] != c["n_heads"] else "")
+    kv = f" ({c['n_kv_heads']} key/value)" if c["n_kv_heads"] != c["n_heads"] else ""
+    heads = _plural(c["n_heads"], "head") + kv
     title = f"{r['name']}: " if r["name"] else ""
     lines = [f"{title}{style}, {_plural(c['n_layers'], 'layer')}, d_model {c['d_model']}, {heads}, "
              f"d_ff {c['d_ff']}, vocab {c['vocab']}, context {c['n_ctx']}", ""]

@@ -1,4 +1,4 @@
-"""Source-checkout stand-in for ``explainer.derivations``: the built-ins live in the repository's top-level ``derivations/``.
+"""Source-checkout stand-in for ``explainer.derivations``: the built-ins live in the top-level ``derivations/``.
 
 ``pip install .`` copies that folder here (the package-dir mapping in pyproject.toml), so an installed copy never
 reads this file. In a checkout (``pip install -e .``, or ``PYTHONPATH=.`` without installing) this file makes

@@ -150,14 +150,16 @@ CATALOGUE = [
     case(["show", "softmax", "--module", "dup.py"], 2, "'softmax' is already registered"),
     case(["show", "my-raises", "--module", "builders.py"], 2,
          f"builders.py, line {LINE['builders.py']}: ZeroDivisionError: division by zero"),
-    case(["show", "my-none", "--module", "builders.py"], 2, "the builder of 'my-none'", "returned NoneType, not a Derivation"),
+    case(["show", "my-none", "--module", "builders.py"], 2, "the builder of 'my-none'",
+         "returned NoneType, not a Derivation"),
     case(["show", "dot-product", "--no-check"], 0, "dot product", env={"EXPLAINER_CACHE_DIR": "a_file/cache"}),
     case(["show", "dot-product"], 0, "warning: cannot use the check cache 'a_file/cache' (Not a directory)",
          "EXPLAINER_CACHE_DIR", env={"EXPLAINER_CACHE_DIR": "a_file/cache"}),
     case(["show", "dot-product", "--format", "json", "--no-check"], 0, '"name": "dot-product"'),
     # check
     case(["check"], 2, "name at least one derivation, or use --all"),
-    case(["check", "aaa", "softmx"], 2, "unknown derivation 'aaa'", "unknown derivation 'softmx'; did you mean: softmax"),
+    case(["check", "aaa", "softmx"], 2, "unknown derivation 'aaa'",
+         "unknown derivation 'softmx'; did you mean: softmax"),
     case(["check", "my-raises", "--module", "builders.py"], 2, "ZeroDivisionError: division by zero"),
     case(["check", "softmax", "--module", "dup.py"], 2, "already registered"),
     case(["check", "broken-sign", "--module", BROKEN], 1, "FAILED broken-sign step 2"),
@@ -403,7 +405,8 @@ def test_a_broken_latex_is_exit_2_with_its_error_line(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "latex").write_text(
         "#!/bin/sh\ndir=.\nfor a in \"$@\"; do case \"$a\" in -output-directory=*) dir=\"${a#*=}\";; *.tex) f=\"$a\";; "
-        "esac; done\nprintf '! LaTeX Error: File `standalone.cls'\"'\"' not found.\\nl.1\\n' > \"$dir/$(basename \"$f\" .tex).log\"\n"
+        "esac; done\nprintf '! LaTeX Error: File `standalone.cls'\"'\"' not found.\\nl.1\\n' "
+        "> \"$dir/$(basename \"$f\" .tex).log\"\n"
         "exit 1\n")
     (bin_dir / "latex").chmod(0o755)
     process = explainer("render", "softmax-scaling", "--format", "png", "--output", str(tmp_path / "out"),

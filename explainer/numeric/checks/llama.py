@@ -163,6 +163,7 @@ def check_grouped_query_attention(ctx: Context) -> list[Result]:
             compare.direct(GQA, "GQA attention weights vs LlamaAttention's (all heads)", ctx.info,
                            closed_form(GQA, "weights", **forms)(Q, K).reshape(h, n, n), weights[0], dtype=tol,
                            notes=why)]
+    rows.append(_with_rope(llama, ctx, attn, x, forms))
     q, k, v = (ctx.randn(1, heads_, n, dh, offset=220 + j) for j, heads_ in enumerate((h, g, g)))
     sdpa = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
     rows.append(compare.direct(GQA, f"GQA output vs F.scaled_dot_product_attention(enable_gqa=True) "
@@ -173,6 +174,24 @@ def check_grouped_query_attention(ctx: Context) -> list[Result]:
              _attention_sizes(llama, ctx, "Llama 3 8B's published config, meta device",
                               _config(ctx, **LLAMA3_8B))]
     return rows
+
+
+def _with_rope(llama, ctx: Context, attn, x: torch.Tensor, forms: dict) -> Result:
+    """LlamaAttention as Llama runs it, RoPE included, vs the two closed forms composed: GQA of the
+    half-split rotations of Q and K (each head's row t turned by position t)."""
+    n, h, g, dh = forms["n"], forms["h"], forms["g"], forms["d_head"]
+    rope = llama.LlamaRotaryEmbedding(attn.config).to(ctx.device)
+    positions = torch.arange(n, device=ctx.device)
+    with torch.no_grad():
+        out, _ = attn(x, position_embeddings=rope(x, positions[None]), attention_mask=None)
+        Q, K, V = attn.q_proj(x)[0], attn.k_proj(x)[0], attn.v_proj(x)[0]
+    half = closed_form(ROPE, "half_split", d=dh, base=attn.config.rope_parameters["rope_theta"])
+    turned = [_rope_rows(half, M.reshape(n, -1, dh).transpose(0, 1), positions).transpose(1, 0, 2).reshape(n, -1)
+              for M in (Q, K)]                                                          # (n, heads·dh)
+    expected = closed_form(GQA, "output", **forms)(*turned, V) @ to_numpy(attn.o_proj.weight).T
+    return compare.direct(GQA, f"GQA ∘ RoPE vs LlamaAttention with LlamaRotaryEmbedding (positions 0–{n - 1})",
+                          ctx.info, expected, out[0], dtype=_float32_floor(ctx),
+                          notes="inv_freq and eager attention's softmax are float32")
 
 
 def _attention_sizes(llama, ctx: Context, label: str, cfg) -> Result:

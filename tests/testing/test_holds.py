@@ -34,7 +34,7 @@ def test_a_registered_derivation_holds(own_derivation):
 def test_a_wrong_step_fails_and_names_it():
     wrong = Derivation(summary="a deliberately wrong step", name="my-wrong-step", title="Wrong", topic="vectors",
                        steps=(Step(lhs=(a + b) ** 2, rhs=a**2 + b**2, why="forgot the cross term"),),
-                       result=Step(lhs=a, rhs=a, why="trivial"))
+                       result=Step(lhs=a * (a + 1), rhs=a**2 + a, why="a correct result"))
     registry.register(wrong)
     try:
         with pytest.raises(AssertionError, match=r"my-wrong-step: 1 step\(s\) of the derivation failed") as info:

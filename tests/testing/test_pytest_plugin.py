@@ -23,7 +23,7 @@ def good():
 def broken():
     return Derivation(summary="a wrong expansion",
                       steps=(Step(lhs=(a + b) ** 2, rhs=a**2 + b**2, why="forgot 2ab"),),
-                      result=Step(lhs=a, rhs=a, why="trivial"))
+                      result=Step(lhs=a * (a + 1), rhs=a**2 + a, why="a correct result"))
 '''
 
 

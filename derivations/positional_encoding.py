@@ -142,8 +142,10 @@ def positional_encoding() -> Derivation:
     dot = Named("PE(pos)·PE(pos + k)", r"\operatorname{PE}(pos)\cdot\operatorname{PE}(pos + k)", real=True)
     steps = (
         *_definition_steps(),
+        Step(lhs=pair_at(pos + wavelength(i)), rhs=pair_at(pos), check=prove("doit", "expand", "expand_trig"),
+             why="pair i repeats every 2π/ω_i positions: moving that far turns it by a full circle"),
         Step(lhs=wavelength(i), rhs=2 * sp.pi * BASE ** (2 * i / d), check=prove("doit", "powsimp"),
-             why="pair i repeats every 2π/ω_i positions: its wavelength"),
+             why="pair i's period 2π/ω_i, its wavelength, grows with i"),
         Step(lhs=ratio(wavelength(i + 1), wavelength(i)), rhs=BASE ** (2 / d),
              check=prove("powsimp", "expand", "powsimp"),
              why="consecutive wavelengths have a constant ratio: a geometric progression"),

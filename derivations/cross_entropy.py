@@ -17,6 +17,7 @@ from explainer.notation import Named
 from explainer.operators import Softmax
 from explainer.registry import derivation
 from explainer.derivations.lm_head import stable_softmax
+from explainer.derivations.softmax import Ones
 
 z = sp.IndexedBase("z", real=True)
 j, y = sp.symbols("j y", integer=True, positive=True)
@@ -26,13 +27,6 @@ CONCRETE_SIZES = (2, 3, 4)  # vocabulary sizes the gradient is also proved for, 
 
 
 LSE = sp.Symbol("L", real=True)  # log Σⱼ exp(zⱼ), named in the entry-by-entry gradient steps
-
-
-class Ones(sp.OneMatrix):
-    """An all-ones column ``𝟙`` (bold 1 in LaTeX): ``𝟙·softmax(z)`` repeats the row softmax(z)."""
-
-    def _latex(self, printer) -> str:
-        return r"\mathbf{1}"
 
 
 def _gradient_step(size: int) -> Step:

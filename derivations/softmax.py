@@ -28,7 +28,7 @@ def softmax_i(scores, index=i):
 
 
 class Ones(sp.OneMatrix):
-    """The all-ones row ``𝟙`` (bold 1 in LaTeX): ``x + c·𝟙`` adds ``c`` to every score."""
+    """An all-ones matrix ``𝟙`` (bold 1 in LaTeX): ``x + c·𝟙`` adds ``c`` to every score of a row."""
 
     def _latex(self, printer) -> str:
         return r"\mathbf{1}"

@@ -142,13 +142,16 @@ def _written_form_problem(lhs, step: Step, later) -> tuple | None:
 def same_as_written(a, b) -> bool:
     """Whether two sides are the same expression as written (structure, or the printed form)."""
     a, b = sp.sympify(a), sp.sympify(b)
-    return a == b or sp.srepr(a) == sp.srepr(b) or sp.sstr(a) == sp.sstr(b)
+    return a == b or sp.sstr(a) == sp.sstr(b)
 
 
 def _refers_to(step: Step, name) -> bool:
     """Whether ``step`` (either side, or a 'where' line) mentions the defined ``name``."""
-    target = name.base if isinstance(name, sp.Indexed) else getattr(name, "func", name)
-    if isinstance(name, (sp.Symbol, sp.MatrixSymbol)):
+    if isinstance(name, sp.Indexed):
+        target = name.base  # a[i] := … defines a[j] too
+    elif isinstance(name, sp.core.function.AppliedUndef):
+        target = name.func  # f(x) := … defines f(y) too
+    else:
         target = name
     parts = [step.lhs, step.rhs] + [e for pair in step.where for e in pair]
     return any(p is not None and sp.sympify(p).has(target) for p in parts)

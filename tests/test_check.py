@@ -1,6 +1,8 @@
 """The step checker: exactly four statuses, and a wrong step is caught and named."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import sympy as sp
 
@@ -198,3 +200,54 @@ def test_an_indexed_definition_counts_as_used_at_other_indices():
 def test_a_step_that_raises_is_a_failure_not_a_crash():
     result, detail, *_ = status(sp.MatrixSymbol("A", 2, 2), Step(rhs=sp.MatrixSymbol("B", 3, 3), why="shapes"))
     assert result == FAILED and "could not be checked" in detail
+
+
+def test_sides_that_print_the_same_are_the_same_as_written():
+    plain, positive = sp.Symbol("z"), sp.Symbol("z", positive=True)  # unequal to SymPy, identical on the page
+    report = check(derivation_of(Step(lhs=plain + 1, rhs=positive + 1, why="looks the same")))
+    assert "same as written (z + 1)" in report.failures[0].detail
+
+
+def test_a_long_vacuous_side_is_shortened_in_the_message():
+    long = sp.Add(*(sp.Symbol(f"x_{k}") for k in range(40)))
+    detail = check(derivation_of(Step(lhs=long, rhs=long, why="long"))).failures[0].detail
+    side = detail[detail.index("(") + 1:detail.index("), so")]
+    assert side.endswith("…") and len(side) == 60
+
+
+@pytest.mark.parametrize("later, used", [("a[j]", True), ("b[j]", False), ("f(y)", True), ("g(y)", False)])
+def test_indexed_and_function_definitions_count_as_used_at_other_arguments(later, used):
+    f, g, b = sp.Function("f"), sp.Function("g"), sp.IndexedBase("b")
+    j = sp.Symbol("j", integer=True)
+    later_expr = {"a[j]": a[j], "b[j]": b[j], "f(y)": f(y), "g(y)": g(y)}[later]
+    definition = define(a[i], x * i, "a_i") if later.endswith("[j]") else define(f(x), x**2, "f")
+    d = derivation_of(definition, Step(lhs=later_expr * (x + 1), rhs=later_expr * x + later_expr, why="expand"))
+    failures = [r.label for r in check(d).failures]
+    assert failures == ([] if used else ["step 1"])
+
+
+def test_a_chain_that_starts_without_a_left_side_fails_cleanly():
+    s = sp.Symbol("s")
+    d = derivation_of(define(s, x, "s"), example=(Step(rhs=s + 1, why="the example has no left side"),))
+    report = check(d)
+    assert report.result_for("example", 1).status == FAILED
+    assert "nothing to compare with" in report.result_for("example", 1).detail
+
+
+def test_sums_method_renames_indices_and_pulls_out_constant_factors():
+    j = sp.Symbol("j", integer=True, positive=True)
+    renamed = Step(rhs=sp.Sum(a[j], (j, 1, n)), why="rename", check=prove("sums"))
+    assert status(sp.Sum(a[i], (i, 1, n)), renamed) == (PROVED, "SymPy: sums", None, None)
+    factored = Step(rhs=x * sp.Sum(a[j], (j, 1, n)), why="pull out x", check=prove("sums"))
+    assert status(sp.Sum(x * a[i], (i, 1, n)), factored) == (PROVED, "SymPy: sums", None, None)
+
+
+def test_check_seeds_each_step_by_name_and_position_and_times_it():
+    step = Step(lhs=sp.cos(x) ** 2, rhs=1 + sp.sin(x) ** 2, why="wrong, fails at a random point", check=numeric(5))
+    d = replace(derivation_of(step), name="seeded")
+    report = check(d)
+    assert report.name == "seeded"
+    assert report.results[0].detail == check_step(step.lhs, step, seed="seeded/step/1")[1]  # "differs at x = …"
+    assert report.results[0].detail != check_step(step.lhs, step, seed="other/step/1")[1]
+    assert all(0 <= r.seconds < 60 for r in report.results)
+    assert sum(r.seconds for r in report.results) <= report.seconds < 60

@@ -71,7 +71,8 @@ def distillation() -> Derivation:
                "(KL(q‖p) plus the teacher's entropy, which does not depend on z)"),
         Step(lhs=grad, rhs=(p[0] - q[0]) / T, check=prove("doit", "expand_log", "expand", "cancel", "simplify"),
              why="differentiate: ∂log pⱼ/∂z₁ = (δ₁ⱼ − p₁)/T and Σⱼ qⱼ = 1"),
-        Step(lhs=sp.Limit(T**2 * grad, T, sp.oo), rhs=sp.Mul(sp.Rational(1, K), (z[0] - z_bar) - (v[0] - v_bar), evaluate=False),
+        Step(lhs=sp.Limit(T**2 * grad, T, sp.oo),
+             rhs=sp.Mul(sp.Rational(1, K), (z[0] - z_bar) - (v[0] - v_bar), evaluate=False),
              where=((z_bar, mean(z)), (v_bar, mean(v))), check=prove("doit", "expand", "cancel"),
              why="for large T, pᵢ ≈ (1 + zᵢ/T)/K, so the gradient shrinks like 1/T²: T² times it tends to the "
                  "difference of centred logits over K — multiply L_soft by T² to keep its gradients O(1)"),

@@ -161,7 +161,8 @@ def _example() -> tuple:
     return (
         Step(lhs=written, rhs=sp.ImmutableMatrix([first[:2]]),
              why=f"block 1: m₁ = 3, ℓ₁ = 1 + e⁻² ≈ {float(first[1]):.4f}, o₁ = 4e⁻²/ℓ₁ ≈ {float(first[2]):.4f}"),
-        Step(lhs=sp.ImmutableMatrix([[merged[0], merged[1]]]), rhs=sp.ImmutableMatrix([[3, sum(sp.exp(x - 3) for x in scores)]]),
+        Step(lhs=sp.ImmutableMatrix([[merged[0], merged[1]]]),
+             rhs=sp.ImmutableMatrix([[3, sum(sp.exp(x - 3) for x in scores)]]),
              check=prove("expand"),
              why=f"block 2 gives m₂ = 2, ℓ₂ = 1 + e⁻², o₂ ≈ {float(second[2]):.4f}; merged: m = 3 and ℓ = ℓ₁ + e⁻¹ℓ₂"),
         Step(lhs=merged[2], rhs=full, check=prove("expand", "cancel"),

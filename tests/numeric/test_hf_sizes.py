@@ -15,7 +15,8 @@ FIELDS = {"GPT2LMHeadModel": ("n_layer", "n_embd", "n_head", "vocab_size", "n_po
                                "max_position_embeddings", "intermediate_size", "num_key_value_heads"),
           "BertModel": ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size",
                         "max_position_embeddings", "intermediate_size", None),
-          "DistilBertModel": ("n_layers", "dim", "n_heads", "vocab_size", "max_position_embeddings", "hidden_dim", None)}
+          "DistilBertModel": ("n_layers", "dim", "n_heads", "vocab_size", "max_position_embeddings", "hidden_dim",
+                              None)}
 
 
 @pytest.fixture(scope="module")

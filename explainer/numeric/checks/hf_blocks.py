@@ -153,7 +153,8 @@ def check_block_orders(ctx: Context) -> list[Result]:
         return _skip(PRE, "GPT2Block and BertLayer", ctx)
     gpt2 = lambda dtype: randomize(tf.models.gpt2.modeling_gpt2.GPT2Block(_gpt2_config(tf), layer_idx=0),  # noqa: E731
                                    ctx, 202, dtype)
-    bert = lambda dtype: randomize(tf.models.bert.modeling_bert.BertLayer(_bert_config(tf)), ctx, 203, dtype)  # noqa: E731
+    bert = lambda dtype: randomize(tf.models.bert.modeling_bert.BertLayer(_bert_config(tf)),  # noqa: E731
+                                   ctx, 203, dtype)
     x = lambda dtype: inputs(ctx, 2, 7, WIDTH, offset=201, dtype=dtype, scale=2.0)  # noqa: E731
 
     def order(build, formula):
@@ -225,14 +226,15 @@ def check_online_softmax(ctx: Context) -> list[Result]:
     info = (ctx.info[0], "float64")
     scores = q @ k.transpose(-1, -2) / 4.0
     m, ell, o = streamed(q, k, v, tile=8, causal=False)
+    top = scores.amax(-1, keepdim=True)
     rows.append(compare.direct(ONLINE, "running max m and sum ℓ vs max and Σ exp(s − max) of the full scores",
                                info, torch.cat([m, ell], -1),
-                               torch.cat([scores.amax(-1, keepdim=True),
-                                          torch.exp(scores - scores.amax(-1, keepdim=True)).sum(-1, keepdim=True)], -1)))
+                               torch.cat([top, torch.exp(scores - top).sum(-1, keepdim=True)], -1)))
     rows.append(compare.direct(ONLINE, "merged tiles vs softmax(QKᵀ/√d)·V written out (torch.softmax)", info,
                                o, torch.softmax(scores, -1) @ v))
     half = 18
-    a, b = (streamed(q, k[..., sl, :], v[..., sl, :], tile=64, causal=False) for sl in (slice(0, half), slice(half, None)))
+    a, b = (streamed(q, k[..., sl, :], v[..., sl, :], tile=64, causal=False)
+            for sl in (slice(0, half), slice(half, None)))
     unscaled = (a[1] * a[2] + b[1] * b[2]) / (a[1] + b[1])
     rows.append(rejects(ONLINE, "a merge without the e^{mᵢ − m} rescaling", info, unscaled,
                         F.scaled_dot_product_attention(q, k, v, dropout_p=0.0)))

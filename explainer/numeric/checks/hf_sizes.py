@@ -123,7 +123,7 @@ def check_presets_by_component(ctx: Context) -> list[Result]:
     for preset, (model_cls, _, _, source) in PUBLISHED.items():
         model = build(preset)
         for part, formula, actual in compare_preset(preset, model):
-            rows.append(compare.exact(COUNT, f"{preset} {part} vs {model_cls} (transformers {transformers.__version__}) "
-                                      "on meta", "meta", formula, actual,
+            rows.append(compare.exact(COUNT, f"{preset} {part} vs {model_cls} "
+                                      f"(transformers {transformers.__version__}) on meta", "meta", formula, actual,
                                       notes=f"{formula:,} vs {actual:,}; config: {source}"))
     return rows

@@ -52,6 +52,8 @@ class Meter:
 
     calls: list[Call] = field(default_factory=list)
     enabled: bool = True
+    #: ring attention: (blocks computed, blocks held) of each forward pass on this rank
+    blocks: list[tuple[int, int]] = field(default_factory=list)
 
     def measure(self, label: str, payload: int, action):
         """Run ``action()`` and record the bytes written while it ran."""

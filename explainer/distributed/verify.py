@@ -47,6 +47,7 @@ class Outcome:
     rows: list = field(default_factory=list)
     comm: list = field(default_factory=list)
     calls: list = field(default_factory=list)
+    blocks: dict = field(default_factory=dict)
     layer_seconds: float = 0.0
 
     @property
@@ -122,6 +123,8 @@ def verify(name: str, world_size: int, *, device: str = "cpu", dtype: str = "flo
         outcome.comm += _comm_rows(case, spec.formula(world_size, itemsize))
         outcome.layer_seconds += max(rank["seconds"] for rank in case["ranks"])
         outcome.calls += [{"case": case["case"], **call} for call in case["ranks"][0]["calls"]]
+        if any(rank["blocks"] for rank in case["ranks"]):
+            outcome.blocks[case["case"] or "no mask"] = [rank["blocks"][0] for rank in case["ranks"]]
     return outcome
 
 
@@ -162,6 +165,9 @@ def report(outcome: Outcome) -> str:
     lines.append("collectives on rank 0 (payload → bytes written):")
     for call in _grouped(s.calls):
         lines.append(f"  {call}")
+    for case, counts in s.blocks.items():
+        done = ", ".join(f"{computed}/{held}" for computed, held in counts)
+        lines.append(f"{case}: key/value blocks attended per rank (of those that passed by): [{done}]")
     lines.append(f"time: {s.seconds:.1f} s in all (start {s.world_size} processes, process group, oracle), "
                  f"sharded layer forward + backward {s.layer_seconds:.3f} s (slowest rank)")
     return "\n".join(lines) + "\n"

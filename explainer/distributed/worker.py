@@ -79,6 +79,7 @@ def _run_case(spec, full: dict, rank: int, plan: Plan, fn, case: str) -> dict | 
     tensors = {k: v.detach().clone().requires_grad_(True) for k, v in tensors.items()}
     shard = specs.Shard(rank, p, tensors, **settings)
     METER.calls.clear()
+    METER.blocks.clear()
     dist.barrier()
     windows, start = {}, time.perf_counter()
     out = _window(windows, "forward", lambda: fn(x, shard))
@@ -87,7 +88,8 @@ def _run_case(spec, full: dict, rank: int, plan: Plan, fn, case: str) -> dict | 
     if spec.name == "ring-attention":   # replicated weights: their gradients are partial sums over the blocks
         _window(windows, "gradient sync", lambda: all_reduce_gradients(tensors.values()))
     seconds = time.perf_counter() - start
-    local = {"windows": windows, "seconds": seconds, "calls": [vars(c) for c in METER.calls]}
+    local = {"windows": windows, "seconds": seconds, "calls": [vars(c) for c in METER.calls],
+             "blocks": list(METER.blocks)}
     grads = {k: _grad(t) for k, t in tensors.items()}
     gathered = [_gather(t, rank, p) for t in (out.detach(), _grad(x), *grads.values())]
     infos = [None] * p

@@ -48,7 +48,6 @@ class OnlineSoftmax(ExplainerScene):
         bars, names, cells = self.keys()
         track = states(self.scores, self.values, self.tile)
         readouts = self.readouts()
-        self.chapter("scores of one query")
         self.play(Create(bars), FadeIn(names), FadeIn(cells), run_time=1.2)
         self.say("one query's scores s_j against twelve keys (bars), and each key's value v_j (below)")
         self.wait(1.5)
@@ -62,12 +61,10 @@ class OnlineSoftmax(ExplainerScene):
             new_line = VGroup(DashedLine([left, y, 0], [right, y, 0], color=SCORE),
                               tex("m", font_size=26, color=SCORE).move_to([right + 0.25, y, 0]))
             if frame is None:
-                self.chapter("the first tile")
                 self.play(Create(new_frame), Create(new_line), run_time=0.8)
                 self.say("tile 1 alone: its largest score m, the sum ℓ of e^(s − m), the weighted average o")
             else:
                 grew = m > track[t - 1][0]
-                self.chapter(f"tile {t + 1}")
                 self.play(Transform(frame, new_frame), Transform(line, new_line), run_time=0.8)
                 self.say(f"tile {t + 1}: the max rises to {m:.1f}, so the old ℓ and o are rescaled by "
                          f"e^(m_old − m) = {np.exp(track[t - 1][0] - m):.3f} before adding" if grew else
@@ -76,7 +73,6 @@ class OnlineSoftmax(ExplainerScene):
                 frame, line = new_frame, new_line
             self.play(*(ChangeDecimalToValue(r, x) for r, x in zip(readouts.numbers, (m, ell, o))), run_time=1.0)
             self.wait(2.0)
-        self.chapter("the same as the full softmax")
         full = full_softmax(self.scores, self.values)
         check = tex(r"\operatorname{softmax}(s)\cdot v", font_size=32, color=WEIGHT)
         exact = VGroup(tex("=", font_size=36), DecimalNumber(full, num_decimal_places=4, font_size=36, color=OUTPUT))

@@ -51,7 +51,7 @@ class AttentionWeights(ExplainerScene):
         self.wait(1)
 
         # --- the score grid Q Kᵀ, then scaled
-        _, _, scaled_step = find_step("scaled-dot-product-attention", lambda l, r: r"\sqrt{d_{k}}" in r and "s_" in l)
+        _, _, scaled_step = find_step("scaled-dot-product-attention", is_score_step)
         self.say("every query meets every key: row i of QKᵀ holds q_i·k_j for all j")
         self.play(FadeIn(grid), run_time=1.2)
         self.wait(1)
@@ -141,6 +141,11 @@ class AttentionWeights(ExplainerScene):
 def on_cells(grid: VGroup, old: VGroup) -> VGroup:
     """``grid`` moved so that its cells lie on the cells of ``old`` (their names differ in height)."""
     return grid.shift(old[0].get_corner(UP + LEFT) - grid[0].get_corner(UP + LEFT))
+
+
+def is_score_step(lhs: str, rhs: str) -> bool:
+    """The step that defines the scaled score ``s_ij = q_i·k_j / √d_k`` (``s_{ij}`` or ``{s}_{i,j}``)."""
+    return r"\sqrt{d_{k}}" in rhs and lhs.replace("{", "").replace("}", "").startswith("s_")
 
 
 def in_scores(expr, score_step):

@@ -153,6 +153,8 @@ class DerivationSteps(ExplainerScene):
         if wheres:
             VGroup(*wheres).arrange(DOWN, aligned_edge=LEFT, buff=0.15).next_to(line, DOWN, buff=0.22)
             VGroup(*wheres).align_to(line, LEFT).shift(RIGHT * 0.6)
+            if VGroup(*wheres).get_right()[0] > EDGE:  # wider than the room right of the line: centred instead
+                VGroup(*wheres).set_x(0)
             for shown in wheres:
                 _inside(shown)
         for part in (line, *wheres):

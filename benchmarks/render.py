@@ -6,8 +6,9 @@ a *reference* scene with no engine in it, rendered in the same run: it plays as 
 the same lengths, keeps as many mobjects on screen, compiles as many distinct LaTeX strings and sets
 the same words (Pango texts) as the scene did.
 
-    .venv/bin/python -m benchmarks.render                 # every scene
+    .venv/bin/python -m benchmarks.render                 # every scene and the two derivation videos
     .venv/bin/python -m benchmarks.render softmax-scaling derivation:softmax
+    .venv/bin/python -m benchmarks.render --durations     # every derivation video: length vs reading time
 
 Each render runs in its own process (as two ``explainer render`` calls would), in wall seconds and
 in CPU seconds (the process + its LaTeX children: steadier on a shared machine). Columns: the first
@@ -144,16 +145,40 @@ def measure(name: str, root: Path) -> dict:
             "ref_first": ref_first, "ref_cached": ref_cached}
 
 
+def durations() -> None:
+    """Each derivation video's length (from a dry run, no frame drawn) against the reading time of its
+    captions, its steps, the smallest font a line is set at and the steps set below the minimum."""
+    from explainer import registry
+    from explainer.render import _dry_scene, _prepared
+    from explainer.scenes.pacing import reading_seconds
+
+    print(f"{'derivation':<30}{'steps':>6}{'video':>8}{'reading':>9}{'smallest font':>15}  below the minimum")
+    for entry in registry.entries():
+        try:
+            scene = _dry_scene(*_prepared(f"derivation:{entry.name}", "low", "mp4", None, True, None, "normal", False))
+        except Exception as exc:  # noqa: BLE001 - one broken derivation should not hide the others' figures
+            print(f"{entry.name:<30}failed: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}", flush=True)
+            continue
+        reading = sum(reading_seconds(b.caption) for b in scene.beats)
+        small = ", ".join(f"{label} ({size:.0f})" for label, size in scene.too_small) or "-"
+        print(f"{entry.name:<30}{len(scene.beats) - 1:>6}{scene.renderer.time:>7.1f}s{reading:>8.1f}s"
+              f"{min(b.font_size for b in scene.beats):>15.1f}  {small}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="scenes to time (default: every scene and derivation:softmax)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "CACHE"), help=argparse.SUPPRESS)
+    parser.add_argument("--durations", action="store_true", help="every derivation video's length and reading time")
     args = parser.parse_args()
+    if args.durations:
+        durations()
+        return
     if args.child:
         print(json.dumps(render_here(args.child[0], args.child[1], Path(args.child[2]))))
         return
     names = args.names or [n for n in scenes.available() if not n.startswith(scenes.DERIVATION_PREFIX)] + \
-        ["derivation:softmax"]
+        ["derivation:softmax", "derivation:permutation-equivariance"]
     print(f"{'':<27}{'':>23} | {'wall seconds':^33} | {'CPU seconds (process + LaTeX children)':^46}")
     print(f"{'scene':<27}{'plays':>6}{'video':>7}{'tex':>5}{'text':>5} |{'first':>7}{'ref':>7}{'ratio':>6}{'manim':>7}"
           f"{'cached':>7} |{'first':>7}{'ref':>7}{'ratio':>6}{'manim':>7}{'ref':>7}{'cached':>8}")

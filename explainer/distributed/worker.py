@@ -80,6 +80,7 @@ def _run_case(spec, full: dict, rank: int, plan: Plan, fn, case: str) -> dict | 
     shard = specs.Shard(rank, p, tensors, **settings)
     METER.calls.clear()
     METER.blocks.clear()
+    METER.enabled = plan.backend == "gloo"   # NCCL moves GPU memory without write(): not measurable this way
     dist.barrier()
     windows, start = {}, time.perf_counter()
     out = _window(windows, "forward", lambda: fn(x, shard))
@@ -107,10 +108,10 @@ def _run_case(spec, full: dict, rank: int, plan: Plan, fn, case: str) -> dict | 
 
 
 def _window(windows: dict, phase: str, action):
-    """Run ``action()`` and record the bytes this rank wrote meanwhile under ``phase``."""
-    before = bytes_written()
+    """Run ``action()`` and record the bytes this rank wrote meanwhile under ``phase`` (None: not measured)."""
+    before = bytes_written() if METER.enabled else None
     result = action()
-    after = bytes_written()
+    after = bytes_written() if METER.enabled else None
     windows[phase] = after - before if before is not None and after is not None else None
     return result
 

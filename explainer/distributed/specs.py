@@ -59,9 +59,8 @@ def _ring_all_reduce(p: int, values: int, itemsize: int) -> int:
 
 class _Spec:
     name = ""
+    #: the variants run in the same workers ("" = plain; ring attention adds "causal")
     cases: tuple[str, ...] = ("",)
-    #: name of each shard tensor -> the oracle parameter it is cut from
-    layout: dict[str, str] = {}
 
     def __init__(self, sizes: Sizes = Sizes()):
         self.sizes = sizes

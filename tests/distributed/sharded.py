@@ -63,3 +63,9 @@ def raises(x, shard):
 def wrong_shape(x, shard):
     """Returns only this rank's slice of the width."""
     return shards.tensor_parallel_mlp(x, shard)[..., : x.shape[-1] // dist.get_world_size()]
+
+
+def ring_ignores_the_mask(x, shard):
+    """Planted bug: ring attention that attends to future blocks even when the mask is causal."""
+    shard.causal = False
+    return shards.ring_self_attention(x, shard)

@@ -154,3 +154,11 @@ def test_four_ranks(name):
     outcome = verify(name, 4)
     assert outcome.ok, [r for r in outcome.rows if r.status != "passed"] + [c for c in outcome.comm]
     assert all(c.status == "passed" for c in outcome.comm)
+
+
+@pytest.mark.slow
+def test_planted_ring_without_the_causal_mask_fails_only_the_causal_case():
+    with pytest.raises(AssertionError) as info:
+        assert_matches_derivation("ring-attention", sharded.ring_ignores_the_mask, world_size=2)
+    failed = [line.split(":")[0].strip() for line in str(info.value).splitlines()[1:]]
+    assert failed and set(failed) == {"causal"}

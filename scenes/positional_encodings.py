@@ -41,8 +41,10 @@ class PositionalEncodingWaves(ExplainerScene):
                                          color=COS_COLOR)).arrange(RIGHT, buff=0.8),
                           formula(sp.latex(omega.lhs) + " = " + sp.latex(omega.rhs) + rf",\quad d = {self.d_model}",
                                   font_size=32)).arrange(DOWN, buff=0.12))
-        waves = VGroup(*(self.wave_row(i, last=i == self.pairs[-1]) for i in self.pairs)).arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
-        waves.shift(DOWN * 0.35 - waves.get_center() * RIGHT + RIGHT * 0.4)
+        waves = VGroup(*(self.wave_row(i, last=i == self.pairs[-1]) for i in self.pairs)).arrange(DOWN, buff=0.28)
+        for row in waves:  # every row's pos = 0 at one x, whatever its labels
+            row.shift(RIGHT * (-4.75 - row[0].c2p(0, 0)[0]))
+        waves.shift(DOWN * (0.3 + waves.get_y()))
         legend = self.legend().next_to(waves, UP, buff=0.12).align_to(waves[0][0], RIGHT)
         self.say(f"each pair of dimensions i is a sine (dimension 2i) and a cosine (2i + 1) of pos·ωᵢ; "
                  f"higher pairs turn slower (d = {self.d_model})")
@@ -75,7 +77,7 @@ class PositionalEncodingWaves(ExplainerScene):
     def wave_row(self, pair: int, last: bool = False) -> VGroup:
         """Axes (−1 … 1 marked; the ``last`` row also numbers the positions and names its axis ``pos``),
         the pair's name and ω, sin and cos curves of ``pair`` and a dot per integer position."""
-        axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.3,
+        axes = Axes(x_range=(0, self.positions - 1, 1), y_range=(-1, 1, 1), x_length=10.5, y_length=1.2,
                     tips=False, axis_config={"stroke_opacity": 0.6, "include_ticks": False},
                     y_axis_config={"include_numbers": True, "numbers_to_include": (-1, 1), "font_size": 18},
                     x_axis_config={"include_ticks": last, "font_size": 18,

@@ -9,7 +9,7 @@ diverging pair ``NEGATIVE``/``POSITIVE``. Indices count from 0, as in the deriva
 """
 from __future__ import annotations
 
-from manim import GREY_B, WHITE, ManimColor, interpolate_color
+from manim import WHITE, ManimColor, interpolate_color
 
 QUERY = ManimColor("#f2c14e")      # yellow
 KEY = ManimColor("#58c4dd")        # blue
@@ -20,12 +20,8 @@ POSITION = ManimColor("#ff7eb6")   # pink: positions and positional encodings
 SINE, COSINE = POSITION, ManimColor("#9be7c4")  # the two members of a dimension pair (2i, 2i + 1)
 OUTPUT = ManimColor("#f4a261")     # orange: an attention output (context vector)
 TARGET = QUERY                     # the true token of a loss
-OTHER = ManimColor(GREY_B)         # everything not singled out
 NEGATIVE, NEUTRAL, POSITIVE = ManimColor("#4393c3"), ManimColor(WHITE), ManimColor("#d6604d")
 BACKGROUND = ManimColor("#101218")  # as in manim.cfg
-
-#: colour of each quantity by the name a scene gives it
-BY_NAME = {"Q": QUERY, "K": KEY, "V": VALUE, "S": SCORE, "A": WEIGHT, "O": OUTPUT, "PE": POSITION}
 
 
 def ramp(color, t: float):

@@ -57,16 +57,7 @@ def largest_gelu_gap() -> tuple[float, float]:
     return float(best), float(gap(best))
 
 
-class _Differentiable(ScalarOperator):
-    """A scalar operator whose derivative is that of its expansion (``Subs(Derivative(…))`` differentiates
-    the operator itself, before any ``doit``)."""
-
-    def fdiff(self, argindex=1):
-        u = sp.Dummy("u", real=True)
-        return sp.diff(self.expand(u), u).subs(u, self.args[0])
-
-
-class GELU(_Differentiable):
+class GELU(ScalarOperator):
     """``GELU(x) = x Φ(x)``, expanded with erf (PyTorch's default)."""
 
     name, latex_name = "GELU", r"\operatorname{GELU}"
@@ -75,7 +66,7 @@ class GELU(_Differentiable):
         return gelu_erf(v)
 
 
-class GELUTanh(_Differentiable):
+class GELUTanh(ScalarOperator):
     """GPT-2's tanh approximation of GELU (PyTorch's ``approximate='tanh'``)."""
 
     name, latex_name = "GELU_tanh", r"\operatorname{GELU}_{\tanh}"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from explainer.derivations.feed_forward import GELU, gelu_erf
 from explainer.derivations.softmax import Ones
 from explainer.model import Derivation, Step, Symbol, define, prove
-from explainer.operators import Attn, MatrixOperator, ScalarOperator
+from explainer.operators import Attn, MatrixOperator
 from explainer.registry import derivation
 
 p = sp.Symbol("p", integer=True, positive=True)
@@ -93,27 +94,13 @@ class Rows(_Blocks):
         return sp.ImmutableMatrix(sp.Matrix.vstack(*blocks))
 
 
-def gelu(x):
-    """GELU(x) = x Φ(x) = x (1 + erf(x/√2)) / 2 (the exact form, torch's default)."""
-    return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
-
-
-class Gelu(ScalarOperator):
-    """``GELU(x)`` for one number."""
-
-    name, latex_name = "GELU", r"\operatorname{GELU}"
-
-    def expand(self, x):
-        return gelu(x)
-
-
 class GeluMatrix(MatrixOperator):
     """``GELU(A)``: GELU applied to every entry of A."""
 
     name, latex_name = "GELU", r"\operatorname{GELU}"
 
     def expand(self, A):
-        return A.applyfunc(gelu)
+        return A.applyfunc(gelu_erf)
 
 
 def _ranks(name: str, rows: int, cols: int, count: int = 2, mark: str = "{}"):
@@ -246,7 +233,7 @@ def tensor_parallel_mlp() -> Derivation:
         Step(lhs=GeluMatrix(Columns(A, A2)), rhs=Columns(GeluMatrix(A), GeluMatrix(A2)),
              why="GELU acts on each entry by itself, so GELU of the column blocks is the column blocks of "
                  "GELU: nothing to exchange between the two layers", check=prove("doit")),
-        Step(lhs=sp.Add(Gelu(1), Gelu(1), evaluate=False), rel="<", rhs=Gelu(2),
+        Step(lhs=sp.Add(GELU(1), GELU(1), evaluate=False), rel="<", rhs=GELU(2),
              why="GELU is not additive (1.683 < 1.955): had W₁ been cut by rows, the partial sums would "
                  "need an all-reduce before the GELU — which is why W₁ is cut by columns",
              check=prove("doit")),

@@ -105,6 +105,13 @@ class ScalarOperator(_Printing, sp.Function):
         args = [a.doit(**hints) if hints.get("deep", True) else a for a in self.args]
         return self.expand(*args)
 
+    def fdiff(self, argindex=1):
+        """∂/∂(argument ``argindex``) of the explicit form, so ``d/dx GELU(x)`` can be taken and printed."""
+        x = sp.Dummy("x", real=True)
+        args = list(self.args)
+        at, args[argindex - 1] = args[argindex - 1], x
+        return sp.diff(self.expand(*args), x).subs(x, at)
+
 
 class Row(MatrixOperator):
     """``M[r, :]``: row ``r`` of a matrix expression, kept as written (SymPy's slices print ``M[r:, :]``)."""

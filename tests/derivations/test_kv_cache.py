@@ -21,10 +21,6 @@ def test_report_ok_and_both_attention_steps_proved():
     assert report.result_for("step", 1).status == report.result_for("step", 2).status == PROVED
 
 
-def test_every_unicode_line_fits_100_columns():
-    assert max(len(line) for line in render(registry.build(NAME), "unicode").splitlines()) <= 100
-
-
 def _stacked(d):
     return dict(d.steps[0].where)
 

@@ -29,10 +29,6 @@ def test_report_ok_and_the_key_identities_proved():
         assert report.result_for("step", step_index(d, text) + 1).status == PROVED, text
 
 
-def test_every_unicode_line_fits_100_columns():
-    assert max(len(line) for line in render(registry.build(NAME), "unicode").splitlines()) <= 100
-
-
 def test_composing_rotations_by_adding_angles_is_rejected():
     d = registry.build(NAME)
     s = _step(d, "turning back by m")

@@ -22,10 +22,6 @@ def test_report_ok_and_everything_proved():
     assert {r.status for r in report.results} <= {PROVED}
 
 
-def test_every_unicode_line_fits_100_columns():
-    assert max(len(line) for line in render(registry.build(NAME), "unicode").splitlines()) <= 100
-
-
 def test_sigmoid_as_the_slope_of_silu_is_rejected():
     d = registry.build(NAME)
     s = d.steps[step_index(d, "product rule")]

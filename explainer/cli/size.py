@@ -109,7 +109,7 @@ def _memory_lines(r: dict) -> list[str]:
     lines = [f"Memory just to hold them (activations not counted; GB = 10^9 B, GiB = 2^30 B, "
              f"an {gpu} GB GPU = {gpu}·10^9 B)"]
     for row in [head, *cells]:
-        lines.append("  " + f"{row[0]:<{widths[0]}}" + "".join(f" {v:>{w}}" for v, w in zip(row[1:], widths[1:])))
+        lines.append("  " + f"{row[0]:<{widths[0]}}" + "".join(f"  {v:>{w}}" for v, w in zip(row[1:], widths[1:])))
     lines.append("  mixed precision + Adam, bytes: " + " + ".join(f"{what} {b}" for what, b in r["adam_bytes"].items()))
     return lines
 

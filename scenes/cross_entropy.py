@@ -62,7 +62,7 @@ class CrossEntropy(ExplainerScene):
         grad_bars = self.gradient_bars(g, chart)
         self.say("gradient of the loss in the logits: p − y, negative for the true token, positive for the others")
         self.play(FadeIn(grad_bars), run_time=1.2)
-        self.wait(2.5)
+        self.wait(2.4)
         self.say("descent goes against it: z ← z − η(p − y) raises the true token, lowers the others")
         self.wait(3)
 
@@ -78,7 +78,7 @@ class CrossEntropy(ExplainerScene):
                       FadeOut(marker[1], rate_func=first_share(0.45)), FadeIn(new_marker[1], rate_func=last_share(0.45)),
                       Transform(grad_bars, new_grad), run_time=1.2)
             marker = VGroup(marker[0], new_marker[1])
-            self.wait(2.5)
+            self.wait(2.4)
         self.wait(1.5)
 
     def chart(self, p: np.ndarray, title: str) -> VGroup:

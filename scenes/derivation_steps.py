@@ -181,7 +181,7 @@ class DerivationSteps(ExplainerScene):
         """When ``block`` (not yet shown) would end below ``bottom``: the lines that must go to make room
         fade out over the top, the others move up to the top, ``block`` goes under them."""
         lift = bottom - block.get_bottom()[1]
-        if lift <= 0:
+        if lift <= 1e-6 or not len(column):  # it fits (a block alone at the top was scaled to fit)
             return
         leaving = [b for b in column if b.get_top()[1] + lift > TOP + 0.05]
         staying = [b for b in column if b not in leaving]

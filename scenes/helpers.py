@@ -6,6 +6,7 @@ Numbers come from a derivation's ``closed_forms`` (lambdified with numpy), formu
 """
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from functools import lru_cache
@@ -321,8 +322,10 @@ class ExplainerScene(Scene):
         self.chapters = []    # (start second, title)
 
     def wait(self, duration: float = 1.0, *args, **kwargs):
-        """``Scene.wait`` for ``duration`` × :attr:`pace` seconds."""
-        return super().wait(duration * self.pace, *args, **kwargs)
+        """``Scene.wait`` for ``duration`` × :attr:`pace` seconds, rounded up to whole frames (Manim
+        writes ``int(seconds × fps)`` frames for a still wait: 2.4 s at 5 fps came out as 11 frames)."""
+        frames = math.ceil(duration * self.pace * config.frame_rate - 1e-6)
+        return super().wait(frames / config.frame_rate + 1e-6, *args, **kwargs)
 
     def chapter(self, title: str) -> None:
         """A chapter named ``title`` starts now."""

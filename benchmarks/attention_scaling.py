@@ -81,10 +81,11 @@ def attention_cost_forms() -> tuple[sp.Symbol, dict[str, sp.Expr], dict[str, sp.
     registry.load()
     cost = registry.build("attention-cost")
     forms = cost.closed_forms()
-    (n, d), flops = forms["flops"]
-    (_, h), entries = forms["score_memory"]
     named = {s.symbol.name: s.symbol for s in cost.symbols}
-    S, b = named["S_scores"], named["b"]
+    S, b, n, d, h = (named[k] for k in ("S_scores", "b", "n", "d", "h"))
+    (n_arg, d_arg), flops = forms["flops"]  # the closed forms name their arguments after the run's config
+    (_, h_arg), entries = forms["score_memory"]
+    flops, entries = flops.xreplace({n_arg: n, d_arg: d}), entries.xreplace({n_arg: n, h_arg: h})
     step = next(s for s in cost.steps if s.lhs is not None and {S, b} <= s.lhs.free_symbols)
     if sp.expand(step.lhs.xreplace({S: entries}) - step.rhs) != 0:
         raise ValueError(f"attention-cost's memory step is not b(2S + 4nd) any more: {step.lhs} = {step.rhs}")

@@ -1,14 +1,18 @@
 """The step checker: exactly four statuses, and a wrong step is caught and named."""
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import replace
 
 import pytest
 import sympy as sp
 
 from explainer import registry
-from explainer.check import ASSUMED, FAILED, NUMERIC, PROVED, STATUSES, check, check_step
+from explainer.check import (ASSUMED, FAILED, NUMERIC, PROVED, STATUSES, _random_value, check, check_step,
+                             evaluate_at_random_point)
 from explainer.model import Derivation, Step, define, numeric, prove
+from explainer.operators import ScalarOperator
 
 x, y = sp.symbols("x y", real=True)
 t = sp.Symbol("t", positive=True)
@@ -249,5 +253,151 @@ def test_check_seeds_each_step_by_name_and_position_and_times_it():
     assert report.name == "seeded"
     assert report.results[0].detail == check_step(step.lhs, step, seed="seeded/step/1")[1]  # "differs at x = …"
     assert report.results[0].detail != check_step(step.lhs, step, seed="other/step/1")[1]
-    assert all(0 <= r.seconds < 60 for r in report.results)
+    assert all(0 < r.seconds < 60 for r in report.results)
     assert sum(r.seconds for r in report.results) <= report.seconds < 60
+
+
+# --- what the messages and the sampler promise (from a mutation run over explainer/check.py) ----
+class Sq(ScalarOperator):
+    """A scalar operator for tests: ``Sq(u) = u²``."""
+
+    name, latex_name = "Sq", r"\operatorname{Sq}"
+
+    def expand(self, u):
+        return u**2
+
+
+def test_scalar_operators_are_expanded_first_and_a_wrong_one_fails():
+    assert status(Sq(x + 1), Step(rhs=x**2 + 2 * x + 1, why="square", check=prove("expand"))) == (
+        PROVED, "SymPy: doit → expand", None, None)
+    assert status(Sq(x), Step(rhs=x**2 + 1, why="wrong", check=prove("expand")))[0] == FAILED
+
+
+def test_matrix_operator_expansion_is_prepended_to_the_methods_named():
+    from explainer.operators import Softmax
+
+    v, c = sp.MatrixSymbol("x", 1, 3), sp.Symbol("c", real=True)
+    shifted = sp.MatAdd(v, c * sp.ones(1, 3), evaluate=False)
+    step = Step(rhs=Softmax(v), why="shift invariance", check=prove("expand", "cancel"))
+    assert status(Softmax(shifted), step) == (PROVED, "SymPy: doit → expand → cancel", None, None)
+
+
+def test_proof_details_name_the_rewrites_exactly():
+    assert status(sp.exp(x), Step(rel=">", rhs=0, why="positive")) == (PROVED, "SymPy: directly", None, None)
+    assert status((x + 1) ** 2, Step(rhs=x**2 + 2 * x + 1, why="square", check=prove("cancel", "expand"))) == (
+        PROVED, "SymPy: cancel", None, None)
+    A, B, C = (sp.MatrixSymbol(name, 2, 2) for name in "ABC")
+    assert status(A * (B + C), Step(rhs=A * B + A * C, why="distribute", check=prove("expand"))) == (
+        PROVED, "SymPy: expand", None, None)
+
+
+def test_a_nonzero_difference_is_not_an_identity():
+    for lhs, rhs in ((x + 1, x), (x**2 + 1, sp.Integer(0)), (x**2 + 1, sp.Integer(1))):
+        assert status(lhs, Step(rhs=rhs, why="wrong", check=prove("expand")))[0] == FAILED
+
+
+def test_a_symbolic_size_matrix_identity_is_proved_not_sampled():
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    assert status((A * B).T, Step(rhs=B.T * A.T, why="transpose of a product"))[0] == PROVED
+
+
+def test_a_numeric_check_draws_the_sizes_of_matrix_symbols():
+    A = sp.MatrixSymbol("A", n, n)
+    step = Step(rhs=A.T * A.T, why="sampled at random sizes", check=numeric(4, n=(1, 3)))
+    assert status((A * A).T, step)[0] == NUMERIC
+
+
+def test_fixed_messages_read_exactly_so():
+    assert status(None, define(x, y, "a definition")) == (ASSUMED, "definition or assumption", None, None)
+    first = status(None, Step(rhs=x, why="no left side"))
+    assert first[1] == "nothing to compare with: the first step of a chain needs a left-hand side"
+    f = sp.Function("f")
+    unevaluable = status(f(x), Step(rhs=sp.Integer(1), why="f is unknown"))
+    assert unevaluable[0] == FAILED
+    assert unevaluable[1].startswith("could not be checked: ValueError: expression still has symbols")
+    assert re.search(r"after substitution: -1\.0+$", status(f(x), Step(rhs=f(x) + 1, why="f is unknown"))[1])
+
+
+def test_a_counterexample_names_the_point_with_6_digits_and_the_sides_with_8():
+    result, detail, *_ = status(x, Step(rhs=x + 1, why="off by one", check=numeric(3)))
+    assert result == FAILED
+    point, left, right = re.fullmatch(r"differs at x = (\S+): left (\S+), right (\S+)", detail).groups()
+    assert [significant_digits(v) for v in (point, left, right)] == [6, 8, 8], detail
+
+
+def significant_digits(number: str) -> int:
+    return len(number.lstrip("-").replace(".", "").lstrip("0"))
+
+
+def test_a_counterexample_lists_eight_values_then_how_many_more():
+    many = sp.symbols("u0:10", real=True)
+    detail = status(sp.Add(*many), Step(rhs=sp.Add(*many) + 1, why="off by one", check=numeric(2)))[1]
+    assert detail.count(" = ") == 8 and ", … (2 more):" in detail
+    k = sp.Symbol("k", integer=True)
+    assert re.search(r"k = -?\d, ", status(k * x, Step(rhs=k * x + 1, why="wrong", check=numeric(2)))[1])
+
+
+def test_a_numeric_inequality_reports_no_difference():
+    assert status(x**2 + 1, Step(rel=">", rhs=0, why="positive", check=numeric(4)))[3] == 0.0
+
+
+def test_tolerance_scale_has_a_floor_of_one_and_grows_with_the_sides():
+    tiny = sp.Rational(1, 10**35) * (1 + x**2)
+    assert status(tiny, Step(rhs=0, why="below the absolute floor", check=numeric()))[0] == NUMERIC
+    small = Step(rhs=x + sp.Rational(3, 2 * 10**30), why="1.5e-30 at scale ≤ 1", check=numeric(x=(0, 0.5)))
+    assert status(x, small)[0] == FAILED
+    huge = 10**40 * (x + 5)
+    assert status(huge + 1, Step(rel=">", rhs=huge, why="equal within rounding", check=numeric()))[0] == FAILED
+    assert status(huge - 1, Step(rel=">=", rhs=huge, why="equal within rounding", check=numeric()))[0] == NUMERIC
+
+
+def test_an_exactly_60_character_side_is_not_shortened():
+    name = sp.Symbol("a" * 60)
+    detail = check(derivation_of(Step(lhs=name, rhs=name, why="long name"))).failures[0].detail
+    assert f"({'a' * 60})" in detail
+
+
+def draws(atom, count=300, **ranges):
+    rng = random.Random(1)
+    return [_random_value(atom, rng, ranges) for _ in range(count)]
+
+
+@pytest.mark.parametrize("atom, lo, hi", [
+    (sp.Symbol("r", real=True), -3, 3), (sp.Symbol("p", positive=True), 0.1, 3),
+    (sp.Symbol("q", nonnegative=True), 0, 3), (sp.IndexedBase("w", positive=True)[i], 0.1, 3),
+])
+def test_random_values_fill_their_interval_with_50_digits(atom, lo, hi):
+    values = draws(atom)
+    assert all(lo <= v <= hi for v in values)
+    width = hi - lo
+    assert min(values) < lo + 0.05 * width and max(values) > hi - 0.05 * width
+    assert all(v._prec >= 160 for v in values) and len({sp.N(v, 30) for v in values}) == len(values)
+
+
+def test_random_values_follow_ranges_by_name_or_by_base_and_integers_stay_integers():
+    r, k = sp.Symbol("r", real=True), sp.Symbol("k", integer=True)
+    assert all(5 <= v <= 6 for v in draws(r, 50, r=(5, 6)))
+    assert all(7 <= v <= 8 for v in draws(a[i], 50, a=(7, 8)))
+    M = sp.MatrixSymbol("M", 2, 2)
+    assert all(-2 <= v <= -1 for v in draws(M[0, 1], 50, M=(-2, -1)))
+    ints = draws(k, 200, k=(2, 4))
+    assert all(v.is_Integer for v in ints) and set(ints) == {2, 3, 4}
+
+
+def test_sizes_are_drawn_from_one_to_five_unless_ranged():
+    rng = random.Random(3)
+    m = sp.Symbol("m", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True)
+    seen_m, seen_j = set(), set()
+    for _ in range(200):
+        point, *_ = evaluate_at_random_point(m * x, j * x, rng, {})
+        seen_m.add(point[m]), seen_j.add(point[j])
+    assert seen_m == {1, 2, 3, 4, 5} and seen_j == set(range(-5, 6))
+    point, *_ = evaluate_at_random_point(m * x, m * x, rng, {"m": (9, 9)})
+    assert point[m] == 9
+
+
+def test_entries_of_indexed_and_matrix_symbols_get_values():
+    M = sp.MatrixSymbol("M", 2, 2)
+    point, left, right = evaluate_at_random_point(a[1] + M[0, 1], sp.Integer(0), random.Random(4), {})
+    assert set(point) == {a[1], M[0, 1]} and left[0] == point[a[1]] + point[M[0, 1]]

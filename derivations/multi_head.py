@@ -42,11 +42,20 @@ def torch_mha(X, W_in, b_in, W_O, b_O, heads: int, softmax=stable_row_softmax) -
 
 
 class MultiHead(MatrixOperator):
-    """``MultiHead(X)``: torch.nn.MultiheadAttention's self-attention (:func:`torch_mha`, the definition
-    with the plain row softmax); the weights, biases and number of heads are parameters, printed only as
-    ``MultiHead(X)``."""
+    """``MultiHead_h(X)``: torch.nn.MultiheadAttention's self-attention with h heads (:func:`torch_mha`,
+    the definition with the plain row softmax); the weights and biases are parameters, printed only as
+    ``MultiHead_h(X)``."""
 
-    name, latex_name, shown = "MultiHead", r"\operatorname{MultiHead}", 1
+    shown = 1
+
+    @property
+    def name(self) -> str:
+        """``MultiHead₂``: the number of heads as a subscript."""
+        return "MultiHead" + str(self.args[5]).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+    @property
+    def latex_name(self) -> str:
+        return rf"\operatorname{{MultiHead}}_{{{self.args[5]}}}"
 
     def expand(self, X, W_in, b_in, W_O, b_O, heads):
         return torch_mha(X, W_in, b_in, W_O, b_O, heads=int(heads), softmax=row_softmax)

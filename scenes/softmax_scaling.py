@@ -116,6 +116,7 @@ class SoftmaxScaling(ExplainerScene):
             text.arrange(DOWN, aligned_edge=LEFT, buff=0.15)
             panels.add(VGroup(chart, text.next_to(chart, DOWN, buff=0.3, aligned_edge=LEFT)))
         panels.arrange(RIGHT, buff=1.6, aligned_edge=DOWN).shift(DOWN * 0.4)
+        panels[1].shift(UP * (panels[0][0].get_bottom()[1] - panels[1][0].get_bottom()[1]))  # one baseline
         weights = softmax(row)[0]
         self.say(f"d_k = {d}, unscaled (t = √d_k = {np.sqrt(d):g}): k{subscript(winner)} has the largest score and "
                  f"takes {weights[winner]:.2f} of the weight, almost one-hot: the gradient vanishes")

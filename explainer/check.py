@@ -336,13 +336,12 @@ def _explicit(e):
 
 
 def _random_value(atom, rng: random.Random, ranges: dict):
-    lo, hi = ranges.get(str(atom), (None, None))
+    """A value for ``atom`` in its range: ``ranges`` by its own name (``a[1]``), else by its base's (``a``, ``M``),
+    else (0.1, 3) when positive (an entry of a positive IndexedBase is), [0, 3] when non-negative, [−3, 3]."""
     base = atom.base.label if isinstance(atom, sp.Indexed) else getattr(atom, "parent", atom)
+    lo, hi = ranges.get(str(atom), ranges.get(str(base), (None, None)))
     if lo is None:
-        lo, hi = ranges.get(str(base), (None, None))
-    if lo is None:
-        positive = atom.is_positive or getattr(base, "is_positive", False)
-        lo, hi = (0.1, 3.0) if positive else (0.0, 3.0) if atom.is_nonnegative else (-3.0, 3.0)
+        lo, hi = (0.1, 3.0) if atom.is_positive else (0.0, 3.0) if atom.is_nonnegative else (-3.0, 3.0)
     if atom.is_integer:
         return sp.Integer(rng.randint(int(lo), int(hi)))
     digits = "".join(str(rng.randint(0, 9)) for _ in range(DIGITS))

@@ -401,3 +401,44 @@ def test_entries_of_indexed_and_matrix_symbols_get_values():
     M = sp.MatrixSymbol("M", 2, 2)
     point, left, right = evaluate_at_random_point(a[1] + M[0, 1], sp.Integer(0), random.Random(4), {})
     assert set(point) == {a[1], M[0, 1]} and left[0] == point[a[1]] + point[M[0, 1]]
+
+
+def test_operators_on_one_side_only_are_expanded_and_recorded():
+    from explainer.operators import Softmax
+
+    row = sp.ImmutableMatrix([[x, 0]])
+    logistic = sp.ImmutableMatrix([[1 / (1 + sp.exp(-x)), sp.exp(-x) / (1 + sp.exp(-x))]])
+    assert status(Softmax(row), Step(rhs=logistic, why="two scores", check=prove("cancel"))) == (
+        PROVED, "SymPy: doit → cancel", None, None)
+    assert status(logistic, Step(rhs=Softmax(row), why="two scores", check=prove("cancel"))) == (
+        PROVED, "SymPy: doit → cancel", None, None)
+    assert status(Sq(x + 1), Step(rhs=x**2 + 2 * x + 1, why="doit named once", check=prove("doit", "expand"))) == (
+        PROVED, "SymPy: doit → expand", None, None)
+
+
+@pytest.mark.parametrize("count, suffix", [(8, ":"), (9, ", … (1 more):")])
+def test_the_more_suffix_starts_after_eight_values(count, suffix):
+    many = sp.symbols(f"u0:{count}", real=True)
+    detail = status(sp.Add(*many), Step(rhs=sp.Add(*many) + 1, why="off by one", check=numeric(2)))[1]
+    assert re.search(r"\d" + re.escape(suffix) + " left", detail), detail
+
+
+def test_a_counterexample_without_symbols_says_only_the_values():
+    detail = status(sp.Integer(1), Step(rhs=sp.Integer(2), why="1 = 2", check=numeric(2)))[1]
+    assert detail == "differs: left 1.0000000, right 2.0000000"
+    sampled = status(sp.cos(x) ** 2, Step(rhs=1 - sp.sin(x) ** 2, why="sampled", check=numeric(3)))[1]
+    assert sampled.startswith("agrees at 3 random points (50 digits)")
+
+
+def test_every_integer_symbol_is_drawn_with_the_matrix_sizes():
+    A, k = sp.MatrixSymbol("A", n, n), sp.Symbol("k", integer=True)
+    step = Step(rhs=k * A.T * A.T, why="k and n both drawn", check=numeric(3, n=(1, 3)))
+    assert status(k * (A * A).T, step)[0] == NUMERIC
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    rng = random.Random(5)
+    assert {evaluate_at_random_point(j * x, x, rng, {})[0][j] for _ in range(100)} == {1, 2, 3, 4, 5}
+
+
+def test_a_range_by_an_entrys_own_name_wins_over_its_bases():
+    assert all(7 <= v <= 8 for v in draws(a[1], 50, a=(0, 1), **{"a[1]": (7, 8)}))
+    assert all(0 <= v <= 1 for v in draws(a[2], 50, a=(0, 1), **{"a[1]": (7, 8)}))

@@ -17,7 +17,7 @@ import sympy as sp
 from explainer.derivations.positional_encoding import pe_column
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, define, numeric, prove
-from explainer.operators import MatrixOperator
+from explainer.operators import MatrixOperator, Perm
 from explainer.registry import derivation
 
 D = 4  # width of the vectors the identities are proved for (the permutation also for d = 6)
@@ -103,11 +103,15 @@ class PE(MatrixOperator):
         return pe_column(pos, D)
 
 
+def layout_order(width: int) -> Perm:
+    """``perm(0, 2, …, 1, 3, …)``: (P x)_k = x_{2k} for k < d/2 and x_{2(k − d/2) + 1} after — evens first,
+    then odds; interleaved pairs (2i, 2i + 1) become half-split pairs (i, i + d/2)."""
+    return Perm(*range(0, width, 2), *range(1, width, 2))
+
+
 def layout_permutation(width: int) -> sp.ImmutableMatrix:
-    """P with (P x)_k = x_{2k} for k < d/2 and x_{2(k − d/2) + 1} after: evens first, then odds —
-    interleaved pairs (2i, 2i + 1) become half-split pairs (i, i + d/2)."""
-    order = list(range(0, width, 2)) + list(range(1, width, 2))
-    return sp.ImmutableMatrix(width, width, lambda r, c: int(order[r] == c))
+    """The matrix of :func:`layout_order`."""
+    return layout_order(width).doit()
 
 
 @derivation("rotary-positional-encoding", "Rotary positional encoding (RoPE)", "modern-llms")
@@ -132,11 +136,11 @@ def rotary_positional_encoding() -> Derivation:
         Step(lhs=sp.MatMul(RoPE(q, m + t).T, RoPE(k, n + t), evaluate=False), rhs=score, check=prove(*EXP),
              why="moving both tokens by the same t leaves their score unchanged"),
         Step(lhs=RoPEHalf(sp.MatMul(P, x, evaluate=False), m), rhs=sp.MatMul(P, RoPE(x, m), evaluate=False),
-             where=((P, layout_permutation(D)),), check=prove("doit", "expand"),
+             where=((P, layout_order(D)),), check=prove("doit", "expand"),
              why="the half-split layout of transformers' Llama and GPT-NeoX (x·cos + rotate_half(x)·sin) pairs "
                  "x_i with x_{i+d/2}: it is the interleaved one after the permutation P (evens, then odds)"),
         Step(lhs=RoPEHalf(sp.MatMul(P6, x6, evaluate=False), m), rhs=sp.MatMul(P6, RoPE(x6, m), evaluate=False),
-             where=((P6, layout_permutation(6)),), check=prove("doit", "expand"),
+             where=((P6, layout_order(6)),), check=prove("doit", "expand"),
              why="the same for d = 6 (P sends coordinate 2i to i and 2i + 1 to i + d/2)"),
         Step(lhs=sp.MatMul(RoPEHalf(sp.MatMul(P6, q6, evaluate=False), m).T,
                            RoPEHalf(sp.MatMul(P6, k6, evaluate=False), n), evaluate=False),

@@ -138,6 +138,20 @@ class Row(MatrixOperator):
         return prettyForm(*form.right(f"[{self.args[1]}, :]"))
 
 
+class Perm(MatrixOperator):
+    """``perm(π₀, …, π_{n−1})``: the permutation matrix P with (P x)_k = x_{π_k}, written as the order it
+    takes the coordinates in (a 6 × 6 matrix of 0s and 1s says less and takes six lines)."""
+
+    name, latex_name = "perm", r"\operatorname{perm}"
+
+    @property
+    def shape(self):
+        return (len(self.args), len(self.args))
+
+    def expand(self, *order):
+        return sp.ImmutableMatrix(len(order), len(order), lambda r, c: int(order[r] == c))
+
+
 def negate(M):
     """``−M`` kept as written (SymPy's ``-M`` calls ``doit``, which would expand every operator in ``M``)."""
     return sp.MatMul(-1, M, evaluate=False)

@@ -107,13 +107,8 @@ def test_bad_pace_and_voice_on_a_topic_scene_are_usage_errors(tmp_path):
         rendering.render("softmax-scaling", voice=True, output=tmp_path)
 
 
-#: lines the written form makes too big for the column at MIN_FONT_SIZE (for the derivation's author to split)
-TOO_BIG = {"rotary-positional-encoding": "step 8's where-line writes out a 6 × 6 permutation matrix (set at 21)"}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(e.name, marks=pytest.mark.xfail(reason=TOO_BIG[e.name], strict=True))
-                                  if e.name in TOO_BIG else e.name for e in registry.entries()])
+@pytest.mark.parametrize("name", [e.name for e in registry.entries()])
 def test_every_derivation_is_paced_and_legible(name, glyph_dirs):
     scene = rendering.dry_run(f"derivation:{name}", overrides=glyph_dirs)
     for beat in scene.beats[1:]:

@@ -29,11 +29,14 @@ def verify(names: list[str], ctx) -> list[Result]:
     honest "skipped" row."""
     from explainer.numeric.checks import CHECKS
 
+    from explainer.distributed import DERIVATIONS as SHARDED
+
     results: list[Result] = []
     for name in names:
         if name not in CHECKS:
-            results.append(Result(name, "-", ctx.info[0], ctx.info[1], None, None, "-", SKIPPED,
-                                  "no numeric check: nothing in the reference run computes this"))
+            why = (f"checked across processes: explainer verify {name} --world-size 2" if name in SHARDED
+                   else "no numeric check: nothing in the reference run computes this")
+            results.append(Result(name, "-", ctx.info[0], ctx.info[1], None, None, "-", SKIPPED, why))
             continue
         for fn in CHECKS[name]:
             results.extend(fn(ctx))

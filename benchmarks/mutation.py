@@ -1,7 +1,7 @@
 """Mutation score of the step checker: how many planted changes to ``explainer/check.py`` its own tests catch.
 
     .venv/bin/pip install mutmut            # not a project dependency: only this measurement needs it
-    .venv/bin/python benchmarks/mutation.py [--keep DIR]
+    .venv/bin/python -m benchmarks.mutation [--limit N] [--keep DIR]
 
 ``mutmut`` (3.x) writes every mutant of ``explainer/check.py`` into ``mutants/explainer/check.py`` behind a
 trampoline that runs the mutant named by the ``MUTANT_UNDER_TEST`` environment variable. Its own runner reported

@@ -57,3 +57,17 @@ def test_a_users_derivation_breaking_a_rule_fails_check_cleanly(name, step, word
     assert result.exit_code == 1, result.output
     assert f"FAILED {name} {step}: " in result.output and words in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("tty, encoding, expected", [(True, "utf-8", "unicode"), (True, "UTF8", "unicode"),
+                                                     (True, "latin-1", "text"), (False, "utf-8", "text")])
+def test_show_defaults_to_unicode_only_on_a_utf8_terminal(monkeypatch, tty, encoding, expected):
+    import io
+    import sys
+
+    from explainer.cli.catalog import terminal_format
+
+    stream = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    monkeypatch.setattr(stream, "isatty", lambda: tty)
+    monkeypatch.setattr(sys, "stdout", stream)
+    assert terminal_format() == expected

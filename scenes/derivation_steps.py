@@ -1,7 +1,8 @@
 """Any registered derivation as a chain a teacher can show, step by step.
 
-Each relation is MathTex from ``sympy.latex``. A chain builds downwards: a link ``= c`` is written
-under the line before with its relation sign under that line's, earlier lines stay on screen dimmed,
+Each relation is MathTex from the project's LaTeX printer (as ``explainer show --format latex``). A chain
+builds downwards: a link ``= c`` is written under the line before with its relation sign under that
+line's, earlier lines stay on screen dimmed,
 and the parts the two lines share (matched by their tex, ``\\sqrt{d_k}`` isolated) slide from the old
 line into the new one (``TransformMatchingTex``). A step's where-lines ("where S = QKᵀ/√d_k") appear
 with it. When the column reaches the caption it scrolls up. A new section (result, example) starts
@@ -19,9 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import sympy as sp
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, MathTex, VGroup, Write, config
 
+from explainer.formats.latex import latex
 from explainer.scenes.helpers import (ExplainerScene, caption, derivation, first_share, fit, last_share, made,
                                       relation, report, split_sqrt, status_badge, step_transform)
 from explainer.scenes.narration import speak
@@ -137,7 +138,7 @@ class DerivationSteps(ExplainerScene):
         line = relation(lhs, rel, rhs, width=WIDTH, height=3.4, font_size=FONT_SIZE,
                         min_scale=MIN_FONT_SIZE / FONT_SIZE)
         line.font = FONT_SIZE * line.shrink
-        line.sign = len(split_sqrt(sp.latex(lhs))) if lhs is not None else 0
+        line.sign = len(split_sqrt(latex(lhs))) if lhs is not None else 0
         if lhs is None and above is not None:
             line.shift(RIGHT * (above[above.sign].get_x() - line[line.sign].get_x()))
         else:
@@ -145,7 +146,7 @@ class DerivationSteps(ExplainerScene):
         _inside(line)
         wheres = []
         for name, expr in where:
-            shown = made(MathTex, r"\text{where }", sp.latex(name), "=", sp.latex(expr), font_size=0.8 * FONT_SIZE)
+            shown = made(MathTex, r"\text{where }", latex(name), "=", latex(expr), font_size=0.8 * FONT_SIZE)
             natural = shown.width
             fit(shown, WIDTH - 1.0, 1.6)
             shown.font = 0.8 * FONT_SIZE * shown.width / natural

@@ -1,7 +1,7 @@
 """What every scene shares: the engine's numbers and LaTeX, and a few small mobject builders.
 
 Numbers come from a derivation's ``closed_forms`` (lambdified with numpy), formulas from
-``sympy.latex`` of its steps; nothing on screen is typed in. Mobject builders are plain functions
+the project's LaTeX printer (``explainer.formats.latex``, SymPy's with the written term order kept) of its steps; nothing on screen is typed in. Mobject builders are plain functions
 (a heatmap, a bar row, a caption) so scenes stay short and read top to bottom.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from manim import (DOWN, GREY_B, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, Fad
                    Scene, Text, TransformMatchingTex, VGroup, config, interpolate_color, smooth)
 
 from explainer import registry
-from explainer.formats.latex import LATEX_REL
+from explainer.formats.latex import LATEX_REL, latex
 from explainer.scenes.palette import NEGATIVE, NEUTRAL, POSITIVE, ink_on, ramp
 
 FONT = "DejaVu Sans"
@@ -59,7 +59,7 @@ def find_step(name: str, test) -> tuple[str, int, object]:
     for section, number, step in derivation(name).all_steps():
         lhs = step.lhs if step.lhs is not None else previous.get(section)
         previous[section] = step.rhs
-        if lhs is not None and test(sp.latex(lhs), sp.latex(step.rhs)):
+        if lhs is not None and test(latex(lhs), latex(step.rhs)):
             return section, number, step if step.lhs is not None else _with_lhs(step, lhs)
     raise LookupError(f"no step of {name!r} matches {test}")
 
@@ -71,8 +71,8 @@ def _with_lhs(step, lhs):
 
 
 def step_tex(step) -> str:
-    """``lhs REL rhs`` of a step as one LaTeX string (from ``sympy.latex``)."""
-    return f"{sp.latex(step.lhs)} {LATEX_REL[step.rel]} {sp.latex(step.rhs)}"
+    """``lhs REL rhs`` of a step as one LaTeX string (the same LaTeX as ``explainer show --format latex``)."""
+    return f"{latex(step.lhs)} {LATEX_REL[step.rel]} {latex(step.rhs)}"
 
 
 # --- LaTeX split for TransformMatchingTex ----------------------------------------------------------
@@ -103,8 +103,8 @@ def split_sqrt(tex: str) -> list[str]:
 
 def relation_parts(lhs, rel: str, rhs) -> list[str]:
     """MathTex arguments for ``lhs REL rhs``: each side cut by :func:`split_sqrt`, the relation alone."""
-    left = split_sqrt(sp.latex(lhs)) if lhs is not None else []
-    return left + [LATEX_REL[rel]] + split_sqrt(sp.latex(rhs))
+    left = split_sqrt(latex(lhs)) if lhs is not None else []
+    return left + [LATEX_REL[rel]] + split_sqrt(latex(rhs))
 
 
 def relation(lhs, rel: str, rhs, width: float = 12.5, height: float = 3.6, font_size: float = 44,
@@ -117,7 +117,7 @@ def relation(lhs, rel: str, rhs, width: float = 12.5, height: float = 3.6, font_
     """
     shown = made(MathTex, *relation_parts(lhs, rel, rhs), font_size=font_size)
     if shown.width * min_scale > width and lhs is not None:
-        cut = len(split_sqrt(sp.latex(lhs)))
+        cut = len(split_sqrt(latex(lhs)))
         first, second = VGroup(*shown.submobjects[:cut]), VGroup(*shown.submobjects[cut:])
         second.next_to(first, DOWN, buff=0.3 * font_size / 44).set_x(first.get_x())
         shown.center()

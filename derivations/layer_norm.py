@@ -22,14 +22,15 @@ eps = sp.Symbol("epsilon", positive=True)
 c = sp.Symbol("c", real=True)
 
 
-def _mean(entries):
+def mean(entries):
+    """The mean of a row's entries."""
     return sp.Add(*entries) / len(entries)
 
 
 def layer_norm_row(x_entries, gamma_entries, beta_entries, epsilon) -> sp.ImmutableMatrix:
     """γ ⊙ (x − μ)/√(σ² + ε) + β for one row, with the biased variance σ² = mean((x − μ)²)."""
-    mu = _mean(x_entries)
-    var = _mean([(v - mu) ** 2 for v in x_entries])
+    mu = mean(x_entries)
+    var = mean([(v - mu) ** 2 for v in x_entries])
     return sp.ImmutableMatrix([[g * (v - mu) / sp.sqrt(var + epsilon) + b
                                 for v, g, b in zip(x_entries, gamma_entries, beta_entries)]])
 
@@ -79,8 +80,8 @@ def residual_layernorm() -> Derivation:
     ones = sp.OneMatrix(D, 1)
     mean_of = lambda row: sp.MatMul(sp.Rational(1, D), row, ones, evaluate=False)  # noqa: E731
     steps = (
-        define(mu, _mean(xs), f"the mean of the token's {D} entries"),
-        define(var, _mean([(v - mu) ** 2 for v in xs]), "their (biased) variance, as nn.LayerNorm computes it"),
+        define(mu, mean(xs), f"the mean of the token's {D} entries"),
+        define(var, mean([(v - mu) ** 2 for v in xs]), "their (biased) variance, as nn.LayerNorm computes it"),
         Step(lhs=LN(x, eps), rhs=_row([(v - mu) / sp.sqrt(var + eps) for v in xs]), where=((x, _row(xs)),),
              check=prove("doit"),
              why="normalise: subtract the mean, divide by √(σ² + ε); ε > 0 avoids division by 0"),
@@ -152,8 +153,8 @@ def _example() -> tuple:
     """x = (1, 2, 3, 6): mean 3, variance 7/2; γ = (1, 1, 2, 2), β = (0, 0, 1, 1)."""
     x = [sp.Integer(v) for v in (1, 2, 3, 6)]
     gamma, beta = [1, 1, 2, 2], [0, 0, 1, 1]
-    mu = _mean(x)
-    var = _mean([(v - mu) ** 2 for v in x])
+    mu = mean(x)
+    var = mean([(v - mu) ** 2 for v in x])
     normed = layer_norm_row(x, [1] * D, [0] * D, 0)
     out = layer_norm_row(x, gamma, beta, 0)
     return (

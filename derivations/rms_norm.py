@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from explainer.derivations.layer_norm import LN, mean
 from explainer.errors import positive_int
 from explainer.model import Derivation, Step, Symbol, prove
 from explainer.notation import Named
@@ -22,13 +23,9 @@ c = sp.Symbol("c", positive=True)
 d = sp.Symbol("d", integer=True, positive=True)
 
 
-def _mean(entries):
-    return sp.Add(*entries) / len(entries)
-
-
 def rms_norm_row(x_entries, g_entries, epsilon) -> sp.ImmutableMatrix:
     """``x_t g_t / √(mean(x²) + ε)`` for one row (the definition, as ``nn.RMSNorm`` computes it)."""
-    rms = sp.sqrt(_mean([v**2 for v in x_entries]) + epsilon)
+    rms = sp.sqrt(mean([v**2 for v in x_entries]) + epsilon)
     return sp.ImmutableMatrix([[v * w / rms for v, w in zip(x_entries, g_entries)]])
 
 
@@ -39,17 +36,6 @@ class RMSNorm(MatrixOperator):
 
     def expand(self, x, g, epsilon):
         return rms_norm_row(list(x), list(g), epsilon)
-
-
-class LN(MatrixOperator):
-    """``LN(x, ε)`` of a 1 × d row without its affine part: ``(x − μ) / √(σ² + ε)``."""
-
-    name, latex_name = "LN", r"\operatorname{LN}"
-
-    def expand(self, x, epsilon):
-        mu = _mean(list(x))
-        var = _mean([(v - mu) ** 2 for v in x])
-        return sp.ImmutableMatrix([[(v - mu) / sp.sqrt(var + epsilon) for v in x]])
 
 
 def _row(values) -> sp.ImmutableMatrix:
@@ -69,7 +55,7 @@ def rms_norm() -> Derivation:
     explicit_x = ((x, _row(xs)), (g, _row(gs)))
     steps = (
         Step(lhs=RMSNorm(x, g, eps), rhs=sp.ImmutableMatrix([[v * w / r for v, w in zip(xs, gs)]]),
-             where=(*explicit_x, (r, sp.sqrt(_mean([v**2 for v in xs]) + eps))),
+             where=(*explicit_x, (r, sp.sqrt(mean([v**2 for v in xs]) + eps))),
              why="the definition written out: every entry divided by the root mean square r, then scaled by g"),
         Step(lhs=RMSNorm(c * x, g, eps), rhs=RMSNorm(x, g, eps / c**2),
              check=prove("doit", "cancel", "simplify"),

@@ -47,6 +47,15 @@ def video_seconds(path: Path) -> float:
         return float(stream.duration * stream.time_base) if stream.duration else container.duration / av.time_base
 
 
+def commit() -> str:
+    """The commit of the tree the engine is imported from (with "+" when it has changes)."""
+    root = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(root)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout
+    return head + ("+" if dirty.strip() else "")
+
+
 def render_once(name: str, quality: str) -> dict:
     """Render ``name`` at ``quality`` with an empty cache in a new ``explainer render`` process."""
     with tempfile.TemporaryDirectory(prefix="explainer-render-all-") as root:
@@ -56,7 +65,7 @@ def render_once(name: str, quality: str) -> dict:
         wall, cpu = time.perf_counter(), children_cpu()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         row = {"name": name, "quality": quality, "wall": time.perf_counter() - wall, "cpu": children_cpu() - cpu,
-               "rc": done.returncode, "load": os.getloadavg()[0]}
+               "rc": done.returncode, "load": os.getloadavg()[0], "commit": commit()}
         if done.returncode:
             return {**row, "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
         video = out / f"{scenes.slug(name)}.mp4"

@@ -18,6 +18,7 @@ from manim import (DOWN, GREY_B, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, Fad
 
 from explainer import registry
 from explainer.formats.latex import LATEX_REL, latex
+from explainer.scenes.pacing import reading_seconds
 from explainer.scenes.palette import NEGATIVE, NEUTRAL, POSITIVE, ink_on, ramp
 
 FONT = "DejaVu Sans"
@@ -360,10 +361,16 @@ class ExplainerScene(Scene):
         return self._swap("caption_mob", caption(text).to_edge(DOWN, buff=0.3))
 
     def _end_cue(self) -> None:
-        """The subtitle cue of the caption on screen ends now."""
-        if self.cue is not None and self.renderer.time > self.cue[1]:
-            text, start = self.cue
-            self.add_subcaption(text, duration=self.renderer.time - start, offset=start - self.renderer.time)
+        """The subtitle cue of the caption on screen ends now, once the caption has been up for its
+        reading time (max(2 s, 0.3 s a word) × pace): when the scene moves on sooner, it holds still
+        for the rest first."""
+        if self.cue is None:
+            return
+        text, start = self.cue
+        short = reading_seconds(text) * self.pace - (self.renderer.time - start)
+        if short > 1e-6:
+            self.wait(short / self.pace)
+        self.add_subcaption(text, duration=self.renderer.time - start, offset=start - self.renderer.time)
         self.cue = None
 
     def _swap(self, attr: str, new) -> list:

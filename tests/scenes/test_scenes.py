@@ -57,7 +57,20 @@ def test_scene_renders(name, tmp_path, manim_cache, tiny):
     assert path == tmp_path / f"{name}.mp4"
     check_video(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, f"{name}.srt"]  # no partial or probe files
-    assert path.with_suffix(".srt").read_text(encoding="utf-8").startswith("1\n")  # its captions as subtitles
+    check_reading_time(path)
+
+
+def check_reading_time(path) -> None:
+    """Beside the video, its captions as subtitles, each on screen at least its reading time: max(2 s,
+    0.3 s a word), written out here from the rule (to the frame: 1/FPS)."""
+    import srt
+
+    cues = list(srt.parse(path.with_suffix(".srt").read_text(encoding="utf-8")))
+    assert cues, "no subtitles"
+    for cue in cues:
+        needed = max(2.0, 0.3 * len(cue.content.split()))
+        shown = (cue.end - cue.start).total_seconds()
+        assert shown >= needed - 1 / FPS, f"{path.name}: {cue.content!r} on screen {shown:.2f} s, needs {needed:.1f} s"
 
 
 def check_derivation_video(name: str, path) -> None:
@@ -67,6 +80,7 @@ def check_derivation_video(name: str, path) -> None:
 
     steps = registry.build(name).all_steps()
     check_video(path, longest=None)
+    check_reading_time(path)
     subtitles = list(srt.parse(path.with_suffix(".srt").read_text(encoding="utf-8")))
     assert [s.content for s in subtitles[1:]] == [step.why for _, _, step in steps]
     assert all(a.end <= b.start + timedelta(milliseconds=1) for a, b in zip(subtitles, subtitles[1:]))

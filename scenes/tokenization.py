@@ -5,13 +5,14 @@ built-in corpus; nothing is typed in.
 """
 from __future__ import annotations
 
-from manim import (DOWN, GREY_B, RIGHT, UP, YELLOW_C, FadeIn, FadeOut, ReplacementTransform, RoundedRectangle,
+from manim import (DOWN, GREY_B, RIGHT, UP, FadeIn, FadeOut, ReplacementTransform, RoundedRectangle,
                    SurroundingRectangle, Text, VGroup)
 
 from explainer.tokenize import bpe, corpus
 from explainer.scenes.helpers import FONT, ExplainerScene, caption, first_share, last_share, lighten
+from explainer.scenes.palette import HIGHLIGHT, TOKEN, ramp
 
-PIECE_COLORS = ("#e07a5f", "#81b29a", "#f2cc8f", "#a5a6f6", "#8ecae6", "#f4a261")
+PIECE_COLORS = (TOKEN, ramp(TOKEN, 0.25))  # neighbours alternate two shades of the token colour
 
 
 class BpeMerges(ExplainerScene):
@@ -36,7 +37,7 @@ class BpeMerges(ExplainerScene):
         for merge, after in steps[1:]:
             left = _pair_index(self.current(pieces), merge.left, merge.right)
             pair = VGroup(pieces[left], pieces[left + 1])
-            box = SurroundingRectangle(pair, color=YELLOW_C, buff=0.08)
+            box = SurroundingRectangle(pair, color=HIGHLIGHT, buff=0.08)
             self.say(f"merge #{trace.merges.index(merge) + 1}: '{merge.left}' + '{merge.right}' → '{merge.token}', "
                      f"side by side {merge.count} times in the corpus")
             self.play(FadeIn(box), run_time=0.6)

@@ -56,10 +56,12 @@ def commit() -> str:
     return head + ("+" if dirty.strip() else "")
 
 
-def render_once(name: str, quality: str) -> dict:
-    """Render ``name`` at ``quality`` with an empty cache in a new ``explainer render`` process."""
+def render_once(name: str, quality: str, keep: Path | None = None) -> dict:
+    """Render ``name`` at ``quality`` with an empty cache in a new ``explainer render`` process (the
+    video and its subtitles written to ``keep/quality`` when given, else thrown away)."""
     with tempfile.TemporaryDirectory(prefix="explainer-render-all-") as root:
-        out, env = Path(root) / "out", {**os.environ, "EXPLAINER_CACHE_DIR": str(Path(root) / "cache")}
+        out = keep / quality if keep else Path(root) / "out"
+        env = {**os.environ, "EXPLAINER_CACHE_DIR": str(Path(root) / "cache")}
         command = [str(Path(sys.executable).with_name("explainer")), "render", name, "--quality", quality,
                    "--no-cache", "--output", str(out)]
         wall, cpu = time.perf_counter(), children_cpu()
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--quality", nargs="+", default=["low"], choices=["low", "medium", "high"])
     parser.add_argument("--record", type=Path, required=True, help="JSON-lines file the rows are appended to")
     parser.add_argument("--table", action="store_true", help="only print the table of what is recorded")
+    parser.add_argument("--keep", type=Path, help="keep the videos in KEEP/QUALITY/ (to look at their frames)")
     args = parser.parse_args()
     if not args.table:
         done = {(r["name"], r["quality"]) for r in recorded(args.record) if not r["rc"]}
@@ -117,7 +120,7 @@ def main() -> None:
             for name in args.names or every_video():
                 if (name, quality) in done:
                     continue
-                row = render_once(name, quality)
+                row = render_once(name, quality, args.keep)
                 with args.record.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(f"{name:<45}{quality:<8}{row.get('length', 0):7.1f}s{row['wall']:8.1f}s{row['cpu']:8.1f}s"

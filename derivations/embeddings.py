@@ -52,8 +52,8 @@ class Cos(ScalarOperator):
     def expand(self, a, b):
         if isinstance(a, sp.MatrixBase):
             return cosine(a, b)
-        dot = sp.Sum(_component(a, i) * _component(b, i), (i, 1, d))
-        lengths = [sp.sqrt(sp.Sum(_component(w, i) ** 2, (i, 1, d))) for w in (a, b)]
+        dot = sp.Sum(_component(a, i) * _component(b, i), (i, 0, d - 1))
+        lengths = [sp.sqrt(sp.Sum(_component(w, i) ** 2, (i, 0, d - 1))) for w in (a, b)]
         return dot / (lengths[0] * lengths[1])
 
 
@@ -64,8 +64,8 @@ def embeddings() -> Derivation:
     E4 = sp.MatrixSymbol("E", 4, 3)
     e2 = sp.ImmutableMatrix([[1 if col == 2 else 0 for col in range(4)]])
     alpha = sp.Symbol("alpha", positive=True)
-    dot = sp.Sum(u[i] * v[i], (i, 1, d))
-    norm_u, norm_v = sp.sqrt(sp.Sum(u[i] ** 2, (i, 1, d))), sp.sqrt(sp.Sum(v[i] ** 2, (i, 1, d)))
+    dot = sp.Sum(u[i] * v[i], (i, 0, d - 1))
+    norm_u, norm_v = sp.sqrt(sp.Sum(u[i] ** 2, (i, 0, d - 1))), sp.sqrt(sp.Sum(v[i] ** 2, (i, 0, d - 1)))
     steps = (
         Step(lhs=entry(onehot * E, 0, c), rhs=sp.Sum(onehot[0, j] * E[j, c], (j, 0, V - 1)),
              why="entry c of the product: Σ_j (e_t)_j E_jc"),
@@ -114,7 +114,7 @@ def embeddings() -> Derivation:
                  Symbol(onehot, "one-hot row of token t", "1 × V"), Symbol(e[j], "entry j of the one-hot row"),
                  Symbol(V, "vocabulary size"), Symbol(d, "embedding width (d_model)"),
                  Symbol(t, "a token id, 0 ≤ t < V"), Symbol(r, "how far t is below the last id: V − 1 = t + r"),
-                 Symbol(u[i], "a word vector", "d"), Symbol(v[i], "another word vector", "d"),
+                 Symbol(u[i], "component i of a word vector u, i = 0 … d−1", "d"), Symbol(v[i], "another word vector", "d"),
                  Symbol(alpha, "a positive scale factor"), Symbol(Cos(u, v), "cosine similarity of u and v")),
         assumptions=("token ids run from 0 to V − 1", "word vectors are real and non-zero"),
         steps=steps,

@@ -20,7 +20,8 @@ from explainer.registry import derivation
 
 EX_C, EX_DH = 2, 2  # cached tokens and head width of the proved identity
 L, g, h, d_head, T, b = sp.symbols("L g h d_head T b", integer=True, positive=True)
-t, i = sp.symbols("t i", integer=True, positive=True)
+t = sp.Symbol("t", integer=True, positive=True)   # tokens once the new one is appended: it sits at position t − 1
+i = sp.Symbol("i", integer=True, nonnegative=True)  # a token position, 0 … t − 1
 N = sp.Symbol("N", integer=True, positive=True)
 #: meta-llama/Meta-Llama-3-8B config.json (Hugging Face hub): num_hidden_layers, num_key_value_heads,
 #: hidden_size / num_attention_heads, max_position_embeddings; bf16 is 2 bytes.
@@ -65,10 +66,10 @@ def kv_cache() -> Derivation:
     Q, K, V = (sp.MatrixSymbol(s, n, EX_DH) for s in ("Q", "K", "V"))
     stacked = ((Q, sp.BlockMatrix([[Qc], [q]])), (K, sp.BlockMatrix([[Kc], [k]])), (V, sp.BlockMatrix([[Vc], [v]])))
     cache, f_cache, f_full = Named("C"), Named("F_cache", r"F_{\mathrm{cache}}"), Named("F_full", r"F_{\mathrm{full}}")
-    per_token = 2 * N + 4 * L * h * d_head * i
+    per_token = 2 * N + 4 * L * h * d_head * (i + 1)  # the token at position i attends to i + 1 keys
     steps = (
         Step(lhs=CausalAttn(Q, K, V)[EX_C, :], rhs=Attn(q, K, V), where=stacked, check=prove("doit"),
-             why=f"{EX_C} cached tokens and a new one: the new token's output row is plain attention of its "
+             why=f"{EX_C} cached tokens and a new one: the new token's output row, row {EX_C}, is plain attention of its "
                  "query over all keys and values (its mask row is all 0: it may see everything before it)"),
         Step(lhs=CausalAttn(Q, K, V)[:EX_C, :], rhs=CausalAttn(Qc, Kc, Vc), check=prove("doit"),
              why="and the rows of the earlier tokens are what they were without it (their mask hides the new "
@@ -76,14 +77,14 @@ def kv_cache() -> Derivation:
                  "induction over the layers — and can be kept instead of recomputed"),
         define(cache, sp.Mul(2, L, g, d_head, T, b, evaluate=False),
                "the cache: K and V, in each of L layers, for g K/V heads of width d_head, T tokens, b bytes each"),
-        define(f_cache, per_token.subs(i, t),
-               "FLOPs for the token at position t with the cache (matrix products, 2 per multiply-add): 2N "
-               "for the weight matrices (N weights, embeddings excluded) plus 4·h·d_head·t per layer for qKᵀ "
-               "and the weighted sum of V"),
-        Step(lhs=f_full, rhs=2 * N * t + 2 * L * h * d_head * t * (t + 1), where=((f_full, sp.Sum(per_token, (i, 1, t))),),
+        define(f_cache, per_token.subs(i, t - 1),
+               "FLOPs for the new token, at position t − 1, with the cache (matrix products, 2 per "
+               "multiply-add): 2N for the weight matrices (N weights, embeddings excluded) plus 4·h·d_head·t "
+               "per layer for qKᵀ and the weighted sum of V over its t keys (positions 0 … t − 1)"),
+        Step(lhs=f_full, rhs=2 * N * t + 2 * L * h * d_head * t * (t + 1), where=((f_full, sp.Sum(per_token, (i, 0, t - 1))),),
              check=prove("doit", "expand"),
-             why="without the cache the same token costs a forward pass over all t tokens (causal: token i "
-                 "attends to i keys)"),
+             why="without the cache the same token costs a forward pass over all t tokens, positions 0 … t − 1 "
+                 "(causal: the token at position i attends to the i + 1 keys at positions 0 … i)"),
         Step(lhs=f_full, rhs=t * f_cache - 2 * L * h * d_head * t * (t - 1), check=prove("doit", "expand"),
              why="about t times the cached cost: recomputing the prefix repeats all its weight products (a "
                  "little less, as the prefix's tokens attend to fewer keys)"),
@@ -105,8 +106,8 @@ def kv_cache() -> Derivation:
                  "token changes nothing that was computed for the prefix, in any layer (proved for one "
                  "attention layer, then by induction over the layers). Their keys and values can be kept "
                  "— the KV cache — and the new token's output is ordinary attention of its query over the "
-                 "cached keys and values plus its own. Generating the token at position t then costs about "
-                 "2N + 4·L·h·d_head·t FLOPs instead of about t times that. The cache costs memory: "
+                 "cached keys and values plus its own. Generating the token at position t − 1 (the t-th, attending to "
+                 "t keys) then costs about 2N + 4·L·h·d_head·t FLOPs instead of about t times that. The cache costs memory: "
                  "2 · L · g · d_head · T · b bytes, 1 GiB for Llama 3 8B at 8192 tokens in bf16."),
         symbols=(Symbol(Q, "queries of the prefix and the new token, stacked", "(T + 1) × d_head"),
                  Symbol(q, "the new token's query", "1 × d_head"), Symbol(k, "its key", "1 × d_head"),
@@ -117,7 +118,7 @@ def kv_cache() -> Derivation:
                  Symbol(L, "layers"), Symbol(g, "key/value heads"), Symbol(h, "query heads"),
                  Symbol(d_head, "head width"), Symbol(T, "tokens cached"), Symbol(b, "bytes per number"),
                  Symbol(N, "weights used per token (attention, MLP, LM head; not the embedding table)"),
-                 Symbol(t, "position of the token being generated"), Symbol(cache, "cache size in bytes"),
+                 Symbol(t, "tokens so far, the new one included: it is at position t − 1 (positions count from 0)"), Symbol(cache, "cache size in bytes"),
                  Symbol(f_cache, "FLOPs for one token with the cache"),
                  Symbol(f_full, "FLOPs for one token recomputing the prefix")),
         assumptions=(f"the identity is proved for one head, {EX_C} cached tokens and a new one, d_head = {EX_DH}, "
@@ -140,8 +141,8 @@ def kv_cache() -> Derivation:
 
 
 def kv_cache_forms(layers: int, kv_heads: int, heads: int, head_dim: int, weights: int) -> dict[str, tuple]:
-    """``"cache_bytes"``: ((T, b), 2·L·g·d_head·T·b); ``"flops_cached"``: ((t,), 2N + 4·L·h·d_head·t)
-    for ``weights`` = N matrix weights used per token."""
+    """``"cache_bytes"``: ((T, b), 2·L·g·d_head·T·b); ``"flops_cached"``: ((t,), 2N + 4·L·h·d_head·t), the
+    new token at position t − 1 attending to t keys, for ``weights`` = N matrix weights used per token."""
     for value, label in ((layers, "layers"), (kv_heads, "kv_heads"), (heads, "heads"), (head_dim, "head_dim"),
                          (weights, "weights")):
         positive_int(value, label)

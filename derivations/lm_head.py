@@ -35,13 +35,14 @@ def lm_head() -> Derivation:
     h, W = sp.MatrixSymbol("h", 1, D), sp.MatrixSymbol("W_E", V, D)
     z, p = sp.MatrixSymbol("z", 1, V), sp.MatrixSymbol("p", 1, V)
     He, We = h.as_explicit(), W.as_explicit()
-    onehot = sp.ImmutableMatrix([[0, 1, 0]])  # token 2 of V = 3
+    onehot = sp.ImmutableMatrix([[0, 1, 0]])  # token 1 of V = 3 (ids 0, 1, 2)
     steps = (
         define(z, sp.MatMul(h, W.T), "logits: the hidden state times the transposed embedding matrix"),
         Step(lhs=z, rhs=sp.ImmutableMatrix([[(He * We[v, :].T)[0] for v in range(V)]]),
              why="logit v is h · (row v of W_E): how well h aligns with token v's embedding"),
         Step(lhs=sp.MatMul(onehot, W, evaluate=False), rhs=We[1, :], check=prove("doit"),
-             why="tied weights: the same W_E looks tokens up at the input (one-hot row times W_E is a row of W_E)…"),
+             why="tied weights: the same W_E looks tokens up at the input (token 1's one-hot row times W_E is row 1 "
+                 "of W_E)…"),
         Step(lhs=sp.MatMul(h, sp.Transpose(sp.MatMul(onehot, W, evaluate=False)), evaluate=False),
              rhs=sp.ImmutableMatrix([[z[0, 1]]]), check=prove("doit"),
              why="…and scores them at the output: h times that row, transposed, is logit 1"),
@@ -61,8 +62,8 @@ def lm_head() -> Derivation:
                  "looks tokens up and scores them), saving V·d parameters. Softmax over the V logits turns them "
                  "into a probability distribution over the next token."),
         symbols=(Symbol(h, "final hidden state of one position (after the last LayerNorm)", "1 × d"),
-                 Symbol(W, "token embedding matrix, row v = embedding e_v of token v", "V × d"),
-                 Symbol(z, "logits, one per vocabulary entry", "1 × V"),
+                 Symbol(W, "token embedding matrix, row v = embedding e_v of token v (v = 0 … V − 1)", "V × d"),
+                 Symbol(z, "logits z_0 … z_{V−1}, one per vocabulary entry", "1 × V"),
                  Symbol(p, "next-token probabilities", "1 × V")),
         assumptions=(f"steps proved for d = {D}, V = {V} with symbolic entries", "tied embeddings, no bias (GPT-2)",
                      "row vectors: logits = h W_Eᵀ, as nn.Linear(d, V) with weight W_E computes"),

@@ -27,8 +27,8 @@ def masked_language_modeling() -> Derivation:
     s, a, r, k = (Named(n, latex) for n, latex in (("s", "s"), ("a", "a"), ("r", "r"), ("u", "u")))
     V = sp.Symbol("V", integer=True, positive=True)
     n = sp.Symbol("n", integer=True, positive=True)
-    ms = sp.symbols(f"m_1:{N_TOKENS + 1}", nonnegative=True)
-    ls = [Named(f"ℓ_{t}", rf"\ell_{{{t}}}", real=True) for t in range(1, N_TOKENS + 1)]
+    ms = sp.symbols(f"m_0:{N_TOKENS}", nonnegative=True)  # positions count from 0
+    ls = [Named(f"ℓ_{t}", rf"\ell_{{{t}}}", real=True) for t in range(N_TOKENS)]
     loss = Named("L", "L", real=True)
     steps = (
         define(s, SELECT, f"each position is selected for prediction with probability {pct(SELECT)}"),
@@ -45,12 +45,12 @@ def masked_language_modeling() -> Derivation:
         Step(lhs=s * a + s * r * (1 - 1 / V), rhs=SELECT * MASK + SELECT * RANDOM * (V - 1) / V, check=prove("cancel"),
              why="positions whose input really differs from the original (a random token equals it with "
                  "probability 1/V)"),
-        Step(lhs=sp.Sum(s, (sp.Symbol("t", integer=True), 1, n)), rhs=SELECT * n, check=prove("doit"),
+        Step(lhs=sp.Sum(s, (sp.Symbol("t", integer=True, nonnegative=True), 0, n - 1)), rhs=SELECT * n, check=prove("doit"),
              why="linearity: a sequence of n tokens has 0.15·n selected positions on average"),
         define(loss, sp.Add(*(m * l for m, l in zip(ms, ls))) / sp.Add(*ms),
                "the loss averages the cross-entropy ℓₜ over selected positions only (mₜ = 1 if selected, else 0)"),
         Step(lhs=sp.Derivative(loss, ls[1]), rhs=ms[1] / sp.Add(*ms), check=prove("doit", "cancel"),
-             why="position t's loss enters with weight mₜ/Σm: 1/(number selected) if selected, 0 if not — "
+             why="position t's loss (here t = 1) enters with weight mₜ/Σm: 1/(number selected) if selected, 0 if not — "
                  "unselected positions give no gradient, whatever the model predicts there"),
     )
     return Derivation(
@@ -64,12 +64,12 @@ def masked_language_modeling() -> Derivation:
         symbols=(Symbol(s, "probability a position is selected"), Symbol(a, "P([MASK] | selected)"),
                  Symbol(r, "P(random token | selected)"), Symbol(k, "P(unchanged | selected)"),
                  Symbol(V, "vocabulary size"), Symbol(n, "sequence length"),
-                 Symbol(sp.Symbol("m_t"), "1 if position t is selected, else 0", "n"),
+                 Symbol(sp.Symbol("m_t"), "1 if position t (t = 0 … n−1) is selected, else 0", "n"),
                  Symbol(Named("ℓ_t", r"\ell_t"), "cross-entropy of the original token at position t", "n"),
                  Symbol(loss, "the masked-LM loss of one sequence")),
         assumptions=("selection and replacement are independent random choices per position (BERT, Devlin et al. 2019)",
                      "the random token is drawn uniformly from the V vocabulary entries",
-                     f"the loss steps are proved for a sequence of {N_TOKENS} positions"),
+                     f"the loss steps are proved for a sequence of {N_TOKENS} positions, 0 … {N_TOKENS - 1}"),
         steps=steps,
         result=Step(lhs=sp.ImmutableMatrix([[s * a, s * r, s * k, 1 - s]]),
                     rhs=sp.ImmutableMatrix([[SELECT * MASK, SELECT * RANDOM, SELECT * KEEP, 1 - SELECT]]),
@@ -88,7 +88,8 @@ def _example() -> tuple:
     expected = SELECT * len(words)
     return (
         Step(lhs=sp.Mul(SELECT, len(words), evaluate=False), rhs=expected,
-             why=f"{len(words)} tokens: {expected} selected on average; here 'bank' ([MASK]) and 'muddy' (unchanged)"),
+             why=f"{len(words)} tokens: {expected} selected on average; here 'bank' (position 2, [MASK]) "
+                 "and 'muddy' (position 4, unchanged)"),
         Step(lhs=sp.Mul(sp.Rational(1, 2), sp.Add(-sp.log(probs[2]), -sp.log(probs[4]), evaluate=False),
                         evaluate=False),
              rhs=sp.expand_log(mean, force=True), check=prove("expand_log", "expand"),

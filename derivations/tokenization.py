@@ -1,6 +1,6 @@
 r"""Tokenization: how a subword vocabulary is learned, and why subwords.
 
-    count(a, b) = Σ_w f_w · n_w(a, b)          (BPE merges the largest)
+    count(a, b) = Σ_{w=0}^{W-1} f_w · n_w(a, b)   (BPE merges the largest)
     score(a, b) = count(a, b) / (freq(a) · freq(b))   (WordPiece merges the largest)
     L' = L − count(a, b)                        (each merge, a ≠ b, shortens the corpus by its count)
 
@@ -22,7 +22,7 @@ from explainer.registry import derivation
 f = sp.IndexedBase("f", positive=True)
 n = sp.IndexedBase("n", nonnegative=True)
 ell = sp.IndexedBase(Named("ℓ", r"\ell", positive=True))
-w = sp.Symbol("w", integer=True, positive=True)
+w = sp.Symbol("w", integer=True, nonnegative=True)  # the words of the corpus, 0 … W − 1
 W = sp.Symbol("W", integer=True, positive=True)
 D = sp.Symbol("d", integer=True, positive=True)
 
@@ -56,12 +56,12 @@ def tokenization() -> Derivation:
     c = sp.Symbol("c", positive=True)
     g = sp.Symbol("g", nonnegative=True)
     steps = (
-        define(count, sp.Sum(f[w] * n[w], (w, 1, W)),
+        define(count, sp.Sum(f[w] * n[w], (w, 0, W - 1)),
                "count of the neighbour pair (a, b): word w, seen f_w times, holds the pair n_w times"),
-        define(L, sp.Sum(f[w] * ell[w], (w, 1, W)), "corpus length in tokens: word w is split into ℓ_w tokens"),
-        define(L1, sp.Sum(f[w] * (ell[w] - n[w]), (w, 1, W)),
+        define(L, sp.Sum(f[w] * ell[w], (w, 0, W - 1)), "corpus length in tokens: word w is split into ℓ_w tokens"),
+        define(L1, sp.Sum(f[w] * (ell[w] - n[w]), (w, 0, W - 1)),
                "merging a b → ab (a ≠ b) turns each of the n_w occurrences into one token: ℓ_w drops by n_w"),
-        Step(lhs=L1, rhs=sp.Sum(f[w] * ell[w], (w, 1, W)) - sp.Sum(f[w] * n[w], (w, 1, W)),
+        Step(lhs=L1, rhs=sp.Sum(f[w] * ell[w], (w, 0, W - 1)) - sp.Sum(f[w] * n[w], (w, 0, W - 1)),
              why="split the sum", check=prove("sums", "expand")),
         Step(rhs=L - count, why="each merge shortens the corpus by exactly the pair's count — BPE picks the largest",
              check=prove("sums", "expand")),
@@ -86,7 +86,7 @@ def tokenization() -> Derivation:
         symbols=(Symbol(f[w], "how often word w occurs in the corpus"),
                  Symbol(n[w], "how often the pair a b occurs inside word w"),
                  Symbol(ell[w], "number of tokens word w is currently split into"),
-                 Symbol(W, "number of distinct words"),
+                 Symbol(W, "number of distinct words, numbered w = 0 … W − 1"),
                  Symbol(count, "count of the neighbour pair (a, b) over the corpus"),
                  Symbol(L, "corpus length in tokens before the merge"),
                  Symbol(L1, "corpus length in tokens after merging a b → ab"),
@@ -130,9 +130,9 @@ def _toy_example() -> tuple[Step, ...]:
         Step(lhs=sp.Add(*terms, evaluate=False), rhs=sp.Integer(first.count),
              why=f"corpus {corpus_text}; count({first.left}, {first.right}): the words holding the pair are "
                  f"{holders}; the trainer's "
-                 f"count is {first.count}, the largest, so {first.left} + {first.right} → {first.token} is merge 1"),
+                 f"count is {first.count}, the largest, so {first.left} + {first.right} → {first.token} is the first merge"),
         Step(lhs=_minus(chars, first.count), rhs=sp.Integer(after),
-             why=f"{chars} characters before; re-splitting every word after merge 1 gives {after} tokens"),
+             why=f"{chars} characters before; re-splitting every word after the first merge gives {after} tokens"),
         Step(lhs=_score(best), rel=">" if best.score > frequent.score else ">=", rhs=_score(frequent),
              why=f"WordPiece: {best.left} + {best.right} scores {best.count}/({best.left_freq}·{best.right_freq}), "
                  f"the most frequent pair {frequent.left} + {frequent.right} (count {frequent.count}) only "

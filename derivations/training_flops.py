@@ -60,11 +60,13 @@ def training_flops() -> Derivation:
                                                            ("M_act", r"M_{\text{act}}"),
                                                            ("M_recompute", r"M_{\text{recompute}}")))
     w = sp.IndexedBase("w", positive=True)
-    i, j, l = sp.symbols("i j l", integer=True, positive=True)
+    r, j, l = sp.symbols("r j l", integer=True, nonnegative=True)  # output row, output column, inner index: from 0
+    i = sp.Symbol("i", integer=True, positive=True)  # weight matrix i of T: a named part (W_1 … W_T), not a position
     T = sp.Symbol("T", **_size)
     steps = (
-        Step(lhs=sp.Sum(2, (i, 1, m), (j, 1, c), (l, 1, k)), rhs=_times(2, m, k, c), check=prove("doit"),
-             why="a matmul (m × k)(k × c): each of the m·c outputs is k multiply-adds, 2 FLOPs each"),
+        Step(lhs=sp.Sum(2, (r, 0, m - 1), (j, 0, c - 1), (l, 0, k - 1)), rhs=_times(2, m, k, c), check=prove("doit"),
+             why="a matmul (m × k)(k × c): each of the m·c outputs (row r, column j) is k multiply-adds "
+                 "(l = 0 … k − 1), 2 FLOPs each"),
         Step(lhs=sp.Sum(2 * w[i], (i, 1, T)), rhs=2 * sp.Sum(w[i], (i, 1, T)), check=prove("sums"),
              why="one token (m = 1) through weight matrices of wᵢ = k·c entries each costs 2·wᵢ; summed over "
                  "all of them: twice the number of weights, 2N"),
@@ -112,7 +114,7 @@ def training_flops() -> Derivation:
                  Symbol(D_tok, "training tokens"), Symbol(L, "layers"), Symbol(d, "model width"),
                  Symbol(n, "sequence length each token attends over"),
                  Symbol(m, "rows of a matmul's left factor (tokens)"), Symbol(k, "inner dimension"),
-                 Symbol(c, "columns of the right factor"), Symbol(sp.Symbol("w_i"), "entries of weight matrix i"),
+                 Symbol(c, "columns of the right factor"), Symbol(sp.Symbol("w_i"), "entries of weight matrix i (i = 1 … T)"),
                  Symbol(T, "number of weight matrices"),
                  Symbol(C_f, "forward FLOPs per token"), Symbol(C_b, "backward FLOPs per token"),
                  Symbol(C, "training FLOPs on D tokens"),

@@ -1,6 +1,6 @@
 r"""Vectors and dot products: how attention measures alignment.
 
-    q·k = Σᵢ qᵢ kᵢ = ‖q‖ ‖k‖ cos θ
+    q·k = Σ_{i=0}^{d-1} qᵢ kᵢ = ‖q‖ ‖k‖ cos θ
 
 The dot product is large and positive when two vectors point the same way, zero when they are
 orthogonal and negative when they point apart; its size also grows with the vectors' lengths.
@@ -14,7 +14,7 @@ from explainer.notation import Named
 from explainer.registry import derivation
 
 q, k = sp.IndexedBase("q", real=True), sp.IndexedBase("k", real=True)
-i = sp.Symbol("i", integer=True, positive=True)
+i = sp.Symbol("i", integer=True, nonnegative=True)  # components count from 0, as in PyTorch
 d = sp.Symbol("d", integer=True, positive=True)
 
 
@@ -25,13 +25,12 @@ def dot_product() -> Derivation:
     nk = Named("‖k‖", r"\lVert\mathbf{k}\rVert", positive=True)
     a, b = sp.symbols("alpha beta", real=True)
     theta = sp.Symbol("theta", real=True)
-    lagrange = sp.Sum(sp.Sum((q[i] * k[_j] - q[_j] * k[i]) ** 2, (_j, 1, d)), (i, 1, d)) / 2
     angle = sp.Symbol("theta", nonnegative=True)  # any angle, for the statements about sign and size
-    lagrange = sp.Sum(sp.Sum((q[i] * k[_j] - q[_j] * k[i]) ** 2, (_j, 1, d)), (i, 1, d)) / 2
+    lagrange = sp.Sum(sp.Sum((q[i] * k[_j] - q[_j] * k[i]) ** 2, (_j, 0, d - 1)), (i, 0, d - 1)) / 2
     steps = (
-        define(qk, sp.Sum(q[i] * k[i], (i, 1, d)), "definition: multiply matching components and add them up"),
-        define(nq, sp.sqrt(sp.Sum(q[i] ** 2, (i, 1, d))), "the length (Euclidean norm) of q"),
-        define(nk, sp.sqrt(sp.Sum(k[i] ** 2, (i, 1, d))), "the length of k"),
+        define(qk, sp.Sum(q[i] * k[i], (i, 0, d - 1)), "definition: multiply matching components and add them up"),
+        define(nq, sp.sqrt(sp.Sum(q[i] ** 2, (i, 0, d - 1))), "the length (Euclidean norm) of q"),
+        define(nk, sp.sqrt(sp.Sum(k[i] ** 2, (i, 0, d - 1))), "the length of k"),
         Step(lhs=nq**2 * nk**2 - qk**2, rhs=lagrange,
              why="Lagrange's identity: the gap between ‖q‖²‖k‖² and (q·k)² is a sum of squares",
              check=numeric(12, d=(1, 4))),
@@ -39,12 +38,13 @@ def dot_product() -> Derivation:
              check=numeric(12, d=(1, 4))),
         define(theta, sp.acos(qk / (nq * nk)), "so the angle θ between q and k, with cos θ = q·k/(‖q‖‖k‖), exists"),
         Step(lhs=qk, rhs=nq * nk * sp.cos(theta), why="the geometric form: length times length times alignment"),
-        Step(lhs=sp.Sum(q[i] * k[i], (i, 1, 2)), rhs=q[1] * k[1] + q[2] * k[2], why="in two dimensions, written out"),
-        define(q[1], nq * sp.cos(a), "2-D: q = ‖q‖(cos α, sin α), at angle α from the x-axis"),
-        define(q[2], nq * sp.sin(a), "second component of q"),
-        define(k[1], nk * sp.cos(b), "k = ‖k‖(cos β, sin β), at angle β"),
-        define(k[2], nk * sp.sin(b), "second component of k"),
-        Step(lhs=q[1] * k[1] + q[2] * k[2], rhs=nq * nk * (sp.cos(a) * sp.cos(b) + sp.sin(a) * sp.sin(b)),
+        Step(lhs=sp.Sum(q[i] * k[i], (i, 0, 1)), rhs=q[0] * k[0] + q[1] * k[1],
+             why="in two dimensions (components 0 and 1), written out"),
+        define(q[0], nq * sp.cos(a), "2-D: q = (q₀, q₁) = ‖q‖(cos α, sin α), at angle α from the x-axis"),
+        define(q[1], nq * sp.sin(a), "component 1 of q"),
+        define(k[0], nk * sp.cos(b), "k = (k₀, k₁) = ‖k‖(cos β, sin β), at angle β"),
+        define(k[1], nk * sp.sin(b), "component 1 of k"),
+        Step(lhs=q[0] * k[0] + q[1] * k[1], rhs=nq * nk * (sp.cos(a) * sp.cos(b) + sp.sin(a) * sp.sin(b)),
              why="substitute the polar forms"),
         Step(rhs=nq * nk * sp.cos(a - b), why="angle subtraction: cos α cos β + sin α sin β = cos(α − β)",
              check=prove("expand_trig", "expand")),
@@ -56,7 +56,7 @@ def dot_product() -> Derivation:
              check=numeric(theta=(0, 1.5707963))),
         Step(lhs=nq * nk * sp.cos(angle), rel="<", rhs=0,
              why="for π/2 < θ ≤ π it is negative: they point apart", check=numeric(theta=(1.5707964, 3.1415926))),
-        Step(lhs=sp.Sum(sp.Mul(2 * q[i], k[i], evaluate=False), (i, 1, d)), rhs=2 * qk, check=prove("sums"),
+        Step(lhs=sp.Sum(sp.Mul(2 * q[i], k[i], evaluate=False), (i, 0, d - 1)), rhs=2 * qk, check=prove("sums"),
              why="size matters too: doubling q's length doubles the score, (2q)·k = 2(q·k), at the same angle"),
     )
     qv, kv = sp.ImmutableMatrix([[3, 1]]), sp.ImmutableMatrix([[2, 4]])
@@ -76,14 +76,14 @@ def dot_product() -> Derivation:
                  "so its sign says whether the vectors point the same way (positive), are unrelated "
                  "(zero, orthogonal) or point apart (negative), and its size grows with alignment and length. "
                  "Attention uses it as the raw relevance of one token to another."),
-        symbols=(Symbol(q[i], "component i of the query vector q", "d"),
+        symbols=(Symbol(q[i], "component i of the query vector q, i = 0 … d−1", "d"),
                  Symbol(k[i], "component i of the key vector k", "d"),
                  Symbol(d, "the vector width (d_k in attention)"),
                  Symbol(theta, "the angle between q and k, in [0, π]"),
                  Symbol(a, "2-D: the angle of q from the x-axis"), Symbol(b, "2-D: the angle of k")),
         assumptions=("q and k are real vectors of the same width d ≥ 1", "neither vector is zero (so θ is defined)"),
         steps=steps,
-        result=Step(lhs=nq * nk * sp.cos(theta), rhs=sp.Sum(q[i] * k[i], (i, 1, d)),
+        result=Step(lhs=nq * nk * sp.cos(theta), rhs=sp.Sum(q[i] * k[i], (i, 0, d - 1)),
                     why="length × length × alignment is the sum of products attention computes"),
         example=example,
         example_title="two 2-D vectors",
@@ -97,4 +97,4 @@ def dot_product_forms(d: int) -> dict[str, tuple]:
     return {"dot": ((qm, km), (qm * km.T).as_explicit()[0, 0])}
 
 
-_j = sp.Symbol("j", integer=True, positive=True)
+_j = sp.Symbol("j", integer=True, nonnegative=True)

@@ -11,6 +11,7 @@ from explainer.check import FAILED, PROVED, check, check_step, unfold
 from explainer.derivations import kv_cache
 from explainer.formats import render
 from explainer.operators import Attn
+from tests.derivations.steps import step_index
 
 NAME = "kv-cache"
 
@@ -56,3 +57,18 @@ def test_flops_forms():
     assert size.subs({T: 7, b: 2}) == 2 * 2 * 2 * 8 * 7 * 2
     (t,), flops = forms["flops_cached"]
     assert flops.subs(t, 5) == 2 * 100 + 4 * 2 * 4 * 8 * 5
+
+
+def test_positions_from_0_attend_to_one_more_key_and_an_off_by_one_is_rejected():
+    """The token at position i (0 … t − 1) attends to i + 1 keys; summing 4·L·h·d_head·i instead (as if the
+    token at position i saw only i keys) loses t keys' worth of FLOPs and the step fails."""
+    d = registry.build(NAME)
+    k = step_index(d, "without the cache the same token costs")
+    s = d.steps[k]
+    ((f_full, total),) = s.where
+    (i, lo, hi), = total.limits
+    assert (lo, hi) == (0, kv_cache.t - 1)
+    assert check_step(total, replace(s, where=()))[0] == PROVED
+    wrong = sp.Sum(total.function.subs(i + 1, i), total.limits)
+    assert wrong != total
+    assert check_step(wrong, replace(s, where=()))[0] == FAILED

@@ -257,7 +257,7 @@ def check_kv_cache(ctx: Context) -> list[Result]:
                       ctx.info[0], 0, mismatched, notes=f"{len(greedy[0]) - n} new tokens"),
         compare.exact(KV, f"cache bytes 2·L·g·d_head·T·b vs the DynamicCache's tensors ({n} tokens, "
                       f"{element} bytes each)", ctx.info[0], int(forms(n, element)), stored),
-        compare.exact(KV, f"FLOPs of the token at position {n} with the cache vs FlopCounterMode (matrix products)",
+        compare.exact(KV, f"FLOPs of the token at position {n - 1} (attending to {n} keys) with the cache vs FlopCounterMode (matrix products)",
                       ctx.info[0], int(flops(n)), counter.get_total_flops(),
                       notes=f"torch {torch.__version__}; N = {_matrix_weights(cfg):,} from the gqa and swiglu counts"),
     ]

@@ -164,7 +164,8 @@ def feed_forward() -> Derivation:
                  Symbol(Phi, "standard normal cumulative distribution function"),
                  Symbol(GELU(x), "x Φ(x), the exact (erf) form"),
                  Symbol(GELUTanh(x), "GPT-2's tanh approximation of GELU"),
-                 Symbol(sp.MatrixSymbol("X", 2, d), "a sequence of tokens, one per row x_t", "n × d"),
+                 Symbol(sp.MatrixSymbol("X", 2, d), "a sequence of tokens, one per row x_t (t = 0 … n − 1)",
+                        "n × d"),
                  Symbol(FFN(sp.MatrixSymbol("X", 2, d)), "GELU(X W₁ + 𝟙 b₁) W₂ + 𝟙 b₂, the same weights for "
                         "every row", "n × d"),
                  Symbol(sp.MatrixSymbol("W_1", d, d_ff), "first weight matrix", "d × d_ff"),
@@ -186,10 +187,10 @@ def feed_forward() -> Derivation:
 
 
 def _position_wise_step() -> Step:
-    """FFN(X) row t = FFN(row t of X): the output of token 1 does not depend on token 2."""
-    x1, x2 = sp.MatrixSymbol("x_1", 1, 2), sp.MatrixSymbol("x_2", 1, 2)
+    """FFN(X) row t = FFN(row t of X): the output of token 0 does not depend on token 1."""
+    x0, x1 = sp.MatrixSymbol("x_0", 1, 2), sp.MatrixSymbol("x_1", 1, 2)
     X = sp.MatrixSymbol("X", 2, 2)
-    return Step(lhs=FFN(X), rhs=sp.BlockMatrix([[FFN(x1)], [FFN(x2)]]), where=((X, sp.BlockMatrix([[x1], [x2]])),),
+    return Step(lhs=FFN(X), rhs=sp.BlockMatrix([[FFN(x0)], [FFN(x1)]]), where=((X, sp.BlockMatrix([[x0], [x1]])),),
                 check=prove("doit"),
                 why="applied to a sequence X (one token per row), row t of the output is FFN of row t alone: "
                     "no token sees another here, mixing across positions is attention's job")

@@ -72,7 +72,7 @@ def _row(values) -> sp.ImmutableMatrix:
 
 @derivation("residual-layernorm", "Residual connections and LayerNorm", "transformer-block")
 def residual_layernorm() -> Derivation:
-    xs = sp.symbols(f"x_1:{D + 1}", real=True)
+    xs = sp.symbols(f"x_0:{D}", real=True)
     x = sp.MatrixSymbol("x", 1, D)
     mu = Named("μ", r"\mu", real=True)
     var = Named("σ²", r"\sigma^2", nonnegative=True)
@@ -108,7 +108,7 @@ def residual_layernorm() -> Derivation:
                  "model back the freedom to choose. The residual connection adds the input back: the Jacobian of "
                  "a block is I + J_F, so the identity carries gradients straight through the whole stack even "
                  "when J_F is small, which is what makes deep transformers trainable."),
-        symbols=(Symbol(x, f"one token's vector, entries x_i (proved for d = {D})", "1 × d"),
+        symbols=(Symbol(x, f"one token's vector, entries x_0 … x_{{d−1}} (proved for d = {D})", "1 × d"),
                  Symbol(mu, "mean of the entries"), Symbol(var, "biased variance of the entries"),
                  Symbol(eps, "small constant for numerical safety (PyTorch default 1e-5)"),
                  Symbol(LN(x, eps), "the normalised vector, before the affine part", "1 × d"),
@@ -116,7 +116,7 @@ def residual_layernorm() -> Derivation:
                  Symbol(beta, "learned shift (LayerNorm bias)", "1 × d"),
                  Symbol(LayerNorm(x, gamma, beta, eps), "LayerNorm with its affine part, as nn.LayerNorm",
                         "1 × d"),
-                 Symbol(sp.MatrixSymbol("F", 3, 1), "a sub-layer's output F(x), entries Fₐ(x₁, x₂, x₃)", "d"),
+                 Symbol(sp.MatrixSymbol("F", 3, 1), "a sub-layer's output F(x), entries Fₐ(x₀, x₁, x₂)", "d"),
                  Symbol(J(sp.MatrixSymbol("f", 3, 1), sp.MatrixSymbol("x", 3, 1)),
                         "Jacobian ∂f/∂x: entry (a, b) is ∂fₐ/∂x_b", "d × d"),
                  Symbol(c, "a constant added to every entry"),
@@ -136,10 +136,10 @@ def residual_layernorm() -> Derivation:
 def _residual_steps() -> tuple:
     """y = x + F(x): Jacobian I + J_F, for d = 3 and any differentiable F; y = x + Wx: I + W."""
     n = 3
-    xs = sp.symbols(f"x_1:{n + 1}", real=True)
+    xs = sp.symbols(f"x_0:{n}", real=True)
     x, F, W = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("F", n, 1), sp.MatrixSymbol("W", n, n)
     column = sp.ImmutableMatrix(xs)
-    outputs = sp.ImmutableMatrix([sp.Function(f"F_{a + 1}")(*xs) for a in range(n)])
+    outputs = sp.ImmutableMatrix([sp.Function(f"F_{a}")(*xs) for a in range(n)])
     return (
         Step(lhs=J(sp.MatAdd(x, F), x), rhs=sp.MatAdd(sp.Identity(n), J(F, x)), check=prove("doit"),
              where=((x, column), (F, outputs)),

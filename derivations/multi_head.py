@@ -28,8 +28,9 @@ X_EXAMPLE = sp.ImmutableMatrix([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]])   # (
 
 def torch_mha(X, W_in, b_in, W_O, b_O, heads: int, softmax=stable_row_softmax) -> sp.ImmutableMatrix:
     """Self-attention exactly as torch.nn.MultiheadAttention computes it (explicit matrices):
-    q, k, v = X W_inᵀ + b_in split in three; head r uses feature columns r·d_k … (r+1)·d_k − 1;
-    out = [head_1 | … | head_h] W_Oᵀ + b_O. ``softmax`` is the stable row softmax unless given."""
+    q, k, v = X W_inᵀ + b_in split in three; head r (named head_1 … head_h) uses feature columns
+    (r − 1)·d_k … r·d_k − 1; out = [head_1 | … | head_h] W_Oᵀ + b_O. ``softmax`` is the stable row
+    softmax unless given."""
     X, W_in, b_in, W_O, b_O = (sp.ImmutableMatrix(sp.Matrix(M)) for M in (X, W_in, b_in, W_O, b_O))
     tokens, width = X.shape
     ones = sp.ones(tokens, 1)
@@ -174,19 +175,18 @@ def multi_head_attention() -> Derivation:
     Xe = X_EXAMPLE
     X3 = sp.MatrixSymbol("X", 3, 4)
     X_1, X_2 = sp.MatrixSymbol("X_1", 3, 2), sp.MatrixSymbol("X_2", 3, 2)
-    q_1, q_2 = sp.MatrixSymbol("x_1", 1, 2), sp.MatrixSymbol("x_2", 1, 2)
     scores = [Xe.row(bank)[:, 2 * r:2 * r + 2] * Xe[:, 2 * r:2 * r + 2].T / sp.sqrt(2) for r in range(2)]
     head_rows = [attention_matrix(*(Xe[:, 2 * r:2 * r + 2],) * 3).row(bank) for r in range(2)]
     eye = sp.eye(4)
     W_in_e = sp.ImmutableMatrix(sp.Matrix.vstack(eye, eye, eye))
     identity_layer = MultiHead(X3, W_in_e, sp.zeros(1, 12), eye, sp.zeros(1, 4), 2)
     example = (
-        Step(lhs=_mul(q_1, X_1.T) / sp.sqrt(2), rhs=scores[0],
-             where=((q_1, Xe.row(bank)[:, 0:2]), (X_1, Xe[:, 0:2])),
-             why="head 1 sees features 0–1 (the meaning slice): bank's scaled scores against "
-                 f"{', '.join(TOKENS)} (d_k = 2)"),
-        Step(lhs=_mul(q_2, X_2.T) / sp.sqrt(2), rhs=scores[1],
-             where=((q_2, Xe.row(bank)[:, 2:4]), (X_2, Xe[:, 2:4])),
+        Step(lhs=_mul(1 / sp.sqrt(2), Row(X_1, bank), X_1.T), rhs=scores[0], where=((X_1, Xe[:, 0:2]),),
+             check=prove("doit"),
+             why=f"head 1 sees features 0–1 (the meaning slice): the scaled scores of bank (row {bank}) against "
+                 f"{', '.join(f'{w} ({t})' for t, w in enumerate(TOKENS))}, d_k = 2"),
+        Step(lhs=_mul(1 / sp.sqrt(2), Row(X_2, bank), X_2.T), rhs=scores[1], where=((X_2, Xe[:, 2:4]),),
+             check=prove("doit"),
              why="head 2 sees features 2–3: bank's slice there is zero, so all its scores are 0 and head 2 "
                  "averages the three words uniformly"),
         Step(lhs=Row(identity_layer, bank),

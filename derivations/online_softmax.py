@@ -23,8 +23,8 @@ from explainer.registry import derivation
 
 s = sp.IndexedBase("s", real=True)
 v = sp.IndexedBase("v", real=True)
-j = sp.Symbol("j", integer=True, positive=True)
-FIRST, SECOND = (1, 2), (3, 4)  # the keys of block 1 and block 2
+j = sp.Symbol("j", integer=True, nonnegative=True)
+FIRST, SECOND = (0, 1), (2, 3)  # the keys (from 0) of block 1 and block 2 (blocks are named)
 _dim = {"integer": True, "positive": True}
 
 
@@ -76,19 +76,19 @@ def online_softmax() -> Derivation:
     t = sp.Symbol("t", nonnegative=True)
     n, d_v, B = (sp.Symbol(x, **_dim) for x in ("n", "d_v", "B"))
     M_full, M_stream = Named("M_full", r"M_{\text{full}}"), Named("M_stream", r"M_{\text{stream}}")
-    everything = (1, 4)
+    everything = (0, 3)
     steps = (
-        define(o, _attention(everything), "softmax attention of one query over keys 1–4: scores s_j = q·k_j/√d_k, "
+        define(o, _attention(everything), "softmax attention of one query over keys 0–3: scores s_j = q·k_j/√d_k, "
                                           "v_j one coordinate of value j (every coordinate works the same way)"),
         Step(lhs=_sum(sp.exp(s[j] - c) * v[j], everything) / _sum(sp.exp(s[j] - c), everything), rhs=o,
              why="shifting every score by the same c changes nothing: e^{−c} leaves both sums and cancels",
              check=prove("doit", "expand", "cancel")),
-        define(m1, sp.Max(s[1], s[2]), "block 1 holds keys 1–2: its largest score"),
+        define(m1, sp.Max(s[0], s[1]), "block 1 holds keys 0–1: its largest score"),
         define(l1, _sum(sp.exp(s[j] - m1), FIRST), "its sum of exponentials, relative to m₁"),
         define(o1, _sum(sp.exp(s[j] - m1) * v[j], FIRST) / l1, "its output: attention over block 1 alone"),
-        Step(lhs=o1, rhs=_attention(FIRST), why="o₁ is softmax attention over keys 1–2: the shift by m₁ cancels",
+        Step(lhs=o1, rhs=_attention(FIRST), why="o₁ is softmax attention over keys 0–1: the shift by m₁ cancels",
              check=prove("doit", "expand", "cancel")),
-        define(m2, sp.Max(s[3], s[4]), "block 2 holds keys 3–4, computed the same way (on another tile or device)"),
+        define(m2, sp.Max(s[2], s[3]), "block 2 holds keys 2–3, computed the same way (on another tile or device)"),
         define(l2, _sum(sp.exp(s[j] - m2), SECOND), "its sum of exponentials, relative to m₂"),
         define(o2, _sum(sp.exp(s[j] - m2) * v[j], SECOND) / l2, "its output: attention over block 2 alone"),
         define(m, sp.Max(m1, m2), "merge: the running max of both blocks"),
@@ -102,11 +102,11 @@ def online_softmax() -> Derivation:
         Step(lhs=sp.exp(-t), rel="<=", rhs=1, check=prove("expand"),
              why="every factor e^{x − m} with x ≤ m (write m = x + t, t ≥ 0) lies in (0, 1]: no overflow, "
                  "and ℓ ≥ 1 because the key that attains m contributes e⁰ = 1"),
-        Step(lhs=(sp.exp(m - m_new) * ell * o12 + sp.exp(s[5] - m_new) * v[5])
-             / (sp.exp(m - m_new) * ell + sp.exp(s[5] - m_new)),
-             rhs=_attention((1, 5)), where=((m_new, sp.Max(m, s[5])),), check=prove("doit", "expand", "cancel"),
-             why="induction: merging the state of keys 1–4 with one more key (m = s₅, ℓ = 1, o = v₅) gives "
-                 "attention over keys 1–5; in general the state after t blocks is block 1 of the next merge"),
+        Step(lhs=(sp.exp(m - m_new) * ell * o12 + sp.exp(s[4] - m_new) * v[4])
+             / (sp.exp(m - m_new) * ell + sp.exp(s[4] - m_new)),
+             rhs=_attention((0, 4)), where=((m_new, sp.Max(m, s[4])),), check=prove("doit", "expand", "cancel"),
+             why="induction: merging the state of keys 0–3 with one more key (m = s₄, ℓ = 1, o = v₄) gives "
+                 "attention over keys 0–4; in general the state after t blocks is block 1 of the next merge"),
         define(M_full, n**2, "plain attention stores one n × n score (and weight) matrix per head"),
         define(M_stream, n * (d_v + 2) + B**2,
                "streaming keeps (m, ℓ, o) per query — n(d_v + 2) numbers — plus one B × B tile of scores"),
@@ -160,11 +160,11 @@ def _example() -> tuple:
                                             for x in scores[:2]), evaluate=False)]])
     return (
         Step(lhs=written, rhs=sp.ImmutableMatrix([first[:2]]),
-             why=f"block 1: m₁ = 3, ℓ₁ = 1 + e⁻² ≈ {float(first[1]):.4f}, o₁ = 4e⁻²/ℓ₁ ≈ {float(first[2]):.4f}"),
+             why=f"block 1 (keys 0–1): m₁ = 3, ℓ₁ = 1 + e⁻² ≈ {float(first[1]):.4f}, o₁ = 4e⁻²/ℓ₁ ≈ {float(first[2]):.4f}"),
         Step(lhs=sp.ImmutableMatrix([[merged[0], merged[1]]]),
              rhs=sp.ImmutableMatrix([[3, sum(sp.exp(x - 3) for x in scores)]]),
              check=prove("expand"),
-             why=f"block 2 gives m₂ = 2, ℓ₂ = 1 + e⁻², o₂ ≈ {float(second[2]):.4f}; merged: m = 3 and ℓ = ℓ₁ + e⁻¹ℓ₂"),
+             why=f"block 2 (keys 2–3) gives m₂ = 2, ℓ₂ = 1 + e⁻², o₂ ≈ {float(second[2]):.4f}; merged: m = 3 and ℓ = ℓ₁ + e⁻¹ℓ₂"),
         Step(lhs=merged[2], rhs=full, check=prove("expand", "cancel"),
              why=f"the merged output ≈ {float(merged[2]):.6f} equals softmax(1, 3, 2, 0)·(4, 0, 2, 6) exactly"),
     )

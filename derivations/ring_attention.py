@@ -1,6 +1,6 @@
 r"""Ring attention (Liu, Zaharia & Abbeel 2023): the sequence split across p devices, keys and values passed round.
 
-    rank r holds block r of the queries, keys and values (T/p tokens);
+    rank r = 0 … p − 1 holds block r of the queries, keys and values (T/p tokens);
     step s = 0 … p − 1: attend to the key/value block of rank r − s (mod p), merge the state (m, ℓ, o)
     with the online-softmax merge, pass the block to rank r + 1.
 
@@ -26,41 +26,41 @@ from explainer.registry import derivation
 
 s = sp.IndexedBase("s", real=True)
 v = sp.IndexedBase("v", real=True)
-j = sp.Symbol("j", integer=True, positive=True)
+j = sp.Symbol("j", integer=True, nonnegative=True)
 p = sp.Symbol("p", integer=True, positive=True)
-r = sp.Symbol("r", integer=True, positive=True)
+r = sp.Symbol("r", integer=True, nonnegative=True)
 B, T, d, b = sp.symbols("B T d b", integer=True, positive=True)
 V = sp.Symbol("V", integer=True, positive=True)
 
 
 def attention(keys: int):
-    """Σ_j e^{s_j} v_j / Σ_j e^{s_j} over keys 1 … ``keys``: one query, one value coordinate."""
-    return sp.Sum(sp.exp(s[j]) * v[j], (j, 1, keys)) / sp.Sum(sp.exp(s[j]), (j, 1, keys))
+    """Σ_j e^{s_j} v_j / Σ_j e^{s_j} over keys 0 … ``keys`` − 1: one query, one value coordinate."""
+    return sp.Sum(sp.exp(s[j]) * v[j], (j, 0, keys - 1)) / sp.Sum(sp.exp(s[j]), (j, 0, keys - 1))
 
 
 def written_out(keys: int):
     """The same average with its terms written out (a limit in one score needs them)."""
-    return (sp.Add(*(sp.exp(s[k]) * v[k] for k in range(1, keys + 1)))
-            / sp.Add(*(sp.exp(s[k]) for k in range(1, keys + 1))))
+    return (sp.Add(*(sp.exp(s[k]) * v[k] for k in range(keys)))
+            / sp.Add(*(sp.exp(s[k]) for k in range(keys))))
 
 
 def _state(name: str, tex: str):
-    """Named (m, ℓ, o) of a merged state, e.g. m₁₃, ℓ₁₃, o₁₃."""
+    """Named (m, ℓ, o) of a merged state, e.g. m₀₂, ℓ₀₂, o₀₂ (the ranks whose keys it covers)."""
     return tuple(Named(f"{x}_{name}", f"{t}_{{{tex}}}", real=True)
                  for x, t in (("m", "m"), ("ℓ", r"\ell"), ("o", "o")))
 
 
 def _ring_merges():
-    """Rank 1 of p = 3, one key per rank: its own key, then rank 3's, then rank 2's, merged with the
-    online-softmax helper; each merged state named. Returns (final o, where-lines)."""
-    m13, l13, o13 = _state("13", "13")
-    m132, l132, o132 = _state("132", "132")
+    """Rank 0 of p = 3, one key per rank (rank r holds key r): its own key, then rank 2's, then rank 1's,
+    merged with the online-softmax helper; each merged state named. Returns (final o, where-lines)."""
+    m02, l02, o02 = _state("02", "02")
+    m021, l021, o021 = _state("021", "021")
     named = lambda name: (lambda a, c: name)  # noqa: E731 - print the running max by its name
-    _, l_a, o_a = merge(s[1], 1, v[1], s[3], 1, v[3], maximum=named(m13))      # one key: (s_j, 1, v_j)
-    _, l_b, o_b = merge(m13, l13, o13, s[2], 1, v[2], maximum=named(m132))
-    where = ((m13, sp.Max(s[1], s[3])), (l13, l_a), (o13, o_a),
-             (m132, sp.Max(m13, s[2])), (l132, l_b), (o132, o_b))
-    return o132, where
+    _, l_a, o_a = merge(s[0], 1, v[0], s[2], 1, v[2], maximum=named(m02))      # one key: (s_j, 1, v_j)
+    _, l_b, o_b = merge(m02, l02, o02, s[1], 1, v[1], maximum=named(m021))
+    where = ((m02, sp.Max(s[0], s[2])), (l02, l_a), (o02, o_a),
+             (m021, sp.Max(m02, s[1])), (l021, l_b), (o021, o_b))
+    return o021, where
 
 
 def _hops(hops, why: str, **where) -> Step:
@@ -80,15 +80,15 @@ def ring_attention() -> Derivation:
     o_ring, where = _ring_merges()
     steps = (
         Step(lhs=o_ring, rhs=attention(3), where=where,
-             why="rank 1 of p = 3 (one key per rank, for brevity): its own key, then rank 3's (from its left "
-                 "neighbour), then rank 2's, each merged with the online-softmax merge: exactly attention "
-                 "over all three keys", check=prove("doit", "expand", "cancel")),
-        Step(lhs=sp.Limit(written_out(3), s[3], -sp.oo), rhs=written_out(2),
+             why="rank 0 of p = 3 (one key per rank, key r on rank r, for brevity): its own key 0, then "
+                 "rank 2's (from its left neighbour), then rank 1's, each merged with the online-softmax "
+                 "merge: exactly attention over all three keys", check=prove("doit", "expand", "cancel")),
+        Step(lhs=sp.Limit(written_out(3), s[2], -sp.oo), rhs=written_out(2),
              why="causal mask: a key in the future scores −∞, weight e^{−∞} = 0; a block of a later rank is "
                  "all future, so it changes nothing and is skipped — no scores, no merge", check=prove("doit")),
-        Step(lhs=sp.Sum(r, (r, 1, p)), rhs=p * (p + 1) / 2,
-             why="with the causal mask rank r computes r of the p blocks: p(p + 1)/2 block products instead "
-                 "of p², about half (rank p does p, rank 1 only one: the work is uneven)",
+        Step(lhs=sp.Sum(r + 1, (r, 0, p - 1)), rhs=p * (p + 1) / 2,
+             why="with the causal mask rank r computes r + 1 of the p blocks (ranks 0 … r): p(p + 1)/2 block "
+                 "products instead of p², about half (rank p − 1 does p, rank 0 only one: the work is uneven)",
              check=prove("doit", "factor")),
         _hops(2 * (p - 1), "forward: K and V blocks (B·T/p·d values each) make p − 1 hops — the volume of "
                            "an all-gather of K and V, but each rank holds only two blocks at a time"),
@@ -113,14 +113,14 @@ def ring_attention() -> Derivation:
                  "about half the block products. K and V cross the ring p − 1 times: the bytes of an "
                  "all-gather, overlapped with the arithmetic."),
         symbols=(Symbol(s[j], "score of key j for one query, q·k_j/√d_k"), Symbol(v[j], "value of key j"),
-                 Symbol(o_ring, "rank 1's output after the ring: its state merged in ring order"),
-                 Symbol(p, "number of ranks; divides T"), Symbol(r, "a rank, 1 … p"),
+                 Symbol(o_ring, "rank 0's output after the ring: its state merged in ring order"),
+                 Symbol(p, "number of ranks; divides T"), Symbol(r, "a rank, 0 … p − 1 (as torch.distributed numbers them)"),
                  Symbol(B, "batch size"), Symbol(T, "tokens per sequence"),
                  Symbol(d, "width of K (and of V)"), Symbol(V, "values in K or V, B·T·d"),
                  Symbol(b, "bytes per value")),
         assumptions=("the online-softmax merge: two states merge to attention over the union of their keys "
                      "(proved in online-softmax), the empty state is (−∞, 0, 0)",
-                     "rank r holds tokens (r − 1)·T/p + 1 … r·T/p; at step s it holds block r − s (mod p)",
+                     "rank r holds tokens r·T/p … (r + 1)·T/p − 1; at step s it holds block r − s (mod p)",
                      "one value coordinate shown; every coordinate of v_j is the same computation"),
         steps=steps,
         result=Step(lhs=o_ring, rhs=attention(3),
@@ -129,7 +129,7 @@ def ring_attention() -> Derivation:
                                                                                             "cancel")),
         example=example,
         example_title="bytes one rank sends forward: 2(p − 1)/p · B·T·d · b",
-        notes=("The ring merge is proved for p = 3 ranks of one key each (symbolic scores and values); "
+        notes=("The ring merge is proved for p = 3 ranks (0, 1, 2) of one key each (symbolic scores and values); "
                "online-softmax proves the merge for blocks of any size; the block count and the volumes for "
                "symbolic p.",
                "explainer verify ring-attention --world-size P runs it in P processes with real send/recv, "

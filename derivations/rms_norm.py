@@ -44,8 +44,8 @@ def _row(values) -> sp.ImmutableMatrix:
 
 @derivation("rms-norm", "RMSNorm: normalising by the root mean square", "modern-llms")
 def rms_norm() -> Derivation:
-    xs = sp.symbols(f"x_1:{D + 1}", real=True)
-    gs = sp.symbols(f"g_1:{D + 1}", real=True)
+    xs = sp.symbols(f"x_0:{D}", real=True)
+    gs = sp.symbols(f"g_0:{D}", real=True)
     x, g = sp.MatrixSymbol("x", 1, D), sp.MatrixSymbol("g", 1, D)
     z = sp.MatrixSymbol("z", 1, D)
     ones = sp.OneMatrix(1, D)
@@ -85,7 +85,7 @@ def rms_norm() -> Derivation:
                  "adding a constant to every entry changes the output, where LayerNorm would forget it. On a "
                  "vector of mean 0 the two agree. What it saves: one reduction over the vector, 3d of about 7d "
                  "operations, and the d parameters of β."),
-        symbols=(Symbol(x, f"one token's vector (proved for d = {D} symbolic entries)", "1 × d"),
+        symbols=(Symbol(x, f"one token's vector, entries x_0 … x_{{d−1}} (proved for d = {D})", "1 × d"),
                  Symbol(g, "learned scale (the module's weight)", "1 × d"),
                  Symbol(eps, "small constant inside the square root (Llama: 1e-5 or 1e-6)"),
                  Symbol(c, "a positive scale, or an offset added to every entry"),

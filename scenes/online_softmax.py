@@ -11,7 +11,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, ChangeDecimalToValue, Create, DashedLi
                    SurroundingRectangle, Transform, VGroup)
 
 from explainer.derivations.online_softmax import block_state, merge
-from explainer.scenes.helpers import ExplainerScene, fit, formula, light_digits, tex
+from explainer.scenes.helpers import ExplainerScene, fit, formula, light_digits, subscript, tex
 from explainer.scenes.palette import KEY, OUTPUT, SCORE, VALUE, WEIGHT
 
 NAME = "online-softmax"
@@ -36,7 +36,8 @@ def full_softmax(scores, values) -> float:
 
 
 class OnlineSoftmax(ExplainerScene):
-    """Twelve keys in four tiles of three; one query's scores as bars; m, ℓ, o live on the right."""
+    """Twelve keys k₀ … k₁₁ in four tiles of three (tile 1 holds k₀ … k₂); one query's scores as bars;
+    m, ℓ, o live on the right."""
 
     scores = np.array([0.5, 1.2, -0.3, 2.0, 0.1, 1.1, 3.1, 0.4, -1.0, 2.4, 0.9, 1.5])
     values = np.array([1.0, -2.0, 0.5, 3.0, -1.0, 2.0, 0.8, -0.5, 1.5, -1.2, 2.5, 0.3])
@@ -49,7 +50,8 @@ class OnlineSoftmax(ExplainerScene):
         track = states(self.scores, self.values, self.tile)
         readouts = self.readouts()
         self.play(Create(bars), FadeIn(names), FadeIn(cells), run_time=1.2)
-        self.say("one query's scores s_j against twelve keys (bars), and each key's value v_j (below)")
+        self.say(f"one query's scores s_j against twelve keys k₀ … k{subscript(len(self.scores) - 1)} (bars), "
+                 "and each key's value v_j (below)")
         self.wait(1.5)
         self.play(FadeIn(readouts), run_time=0.6)
         frame, line = None, None
@@ -62,13 +64,15 @@ class OnlineSoftmax(ExplainerScene):
                               tex("m", font_size=26, color=SCORE).move_to([right + 0.25, y, 0]))
             if frame is None:
                 self.play(Create(new_frame), Create(new_line), run_time=0.8)
-                self.say("tile 1 alone: its largest score m, the sum ℓ of e^(s − m), the weighted average o")
+                self.say(f"tile 1 ({self.held(t)}) alone: its largest score m, the sum ℓ of e^(s − m), "
+                         "the weighted average o")
             else:
                 grew = m > track[t - 1][0]
                 self.play(Transform(frame, new_frame), Transform(line, new_line), run_time=0.8)
-                self.say(f"tile {t + 1}: the max rises to {m:.1f}, so the old ℓ and o are rescaled by "
-                         f"e^(m_old − m) = {np.exp(track[t - 1][0] - m):.3f} before adding" if grew else
-                         f"tile {t + 1}: the max stays {m:.1f}; the new terms are added with their weights")
+                self.say(f"tile {t + 1} ({self.held(t)}): the max rises to {m:.1f}, so the old ℓ and o are "
+                         f"rescaled by e^(m_old − m) = {np.exp(track[t - 1][0] - m):.3f} before adding" if grew
+                         else f"tile {t + 1} ({self.held(t)}): the max stays {m:.1f}; the new terms are added "
+                              "with their weights")
             if frame is None:
                 frame, line = new_frame, new_line
             self.play(*(ChangeDecimalToValue(r, x) for r, x in zip(readouts.numbers, (m, ell, o))), run_time=1.0)
@@ -83,6 +87,11 @@ class OnlineSoftmax(ExplainerScene):
         self.say(f"all keys at once give {full:.4f}: the streamed o is the same, without ever holding all "
                  "twelve scores")
         self.wait(3.0)
+
+    def held(self, t: int) -> str:
+        """The keys tile ``t + 1`` holds, e.g. ``keys k₀ … k₂`` (keys count from 0, tiles are named from 1)."""
+        first, last = t * self.tile, min((t + 1) * self.tile, len(self.scores)) - 1
+        return f"keys k{subscript(first)} … k{subscript(last)}"
 
     @property
     def baseline(self) -> float:

@@ -1,8 +1,9 @@
 r"""Ring attention (Liu et al. 2023): the sequence split across ranks, key/value blocks passed around.
 
-Rank r holds the queries, keys and values of its block of tokens. At step s = 0 … p − 1 it holds the
-key/value block of rank j = r − s (mod p), attends its queries to it, merges the partial result into
-its running state with the online-softmax merge (``explainer.derivations.online_softmax.merge``):
+Rank r (0 … p − 1, as torch.distributed numbers them) holds the queries, keys and values of its block
+of the T tokens, positions r·T/p … (r + 1)·T/p − 1. At step s = 0 … p − 1 it holds the key/value block of rank
+j = r − s (mod p), attends its queries to it, merges the partial result into its running state with the
+online-softmax merge (``explainer.derivations.online_softmax.merge``):
 
     (m, ℓ, o) ⊕ (m′, ℓ′, o′) = (M, e^{m−M} ℓ + e^{m′−M} ℓ′, (e^{m−M} ℓ o + e^{m′−M} ℓ′ o′) / ℓ_new),
     M = max(m, m′)

@@ -88,7 +88,7 @@ def test_a_position_mixing_network_is_caught():
     """Row t of FFN(X) must be FFN of row t alone: swapping the rows on the right fails the step."""
     d = registry.build(NAME)
     n = _index(d, "row t of the output")
-    rows = d.steps[n].rhs  # [FFN(x₁); FFN(x₂)]
+    rows = d.steps[n].rhs  # [FFN(x₀); FFN(x₁)]
     swapped = sp.BlockMatrix([[rows.blocks[1, 0]], [rows.blocks[0, 0]]])
     broken = replace(d, steps=d.steps[:n] + (replace(d.steps[n], rhs=swapped),) + d.steps[n + 1:])
     assert check(broken).result_for("step", n + 1).status == FAILED

@@ -9,6 +9,7 @@ import sympy as sp
 
 from explainer import registry
 from explainer.check import FAILED, PROVED, check
+from explainer.derivations import online_softmax
 from explainer.derivations.online_softmax import block_state, merge
 from tests.derivations.steps import step_index
 
@@ -21,6 +22,14 @@ def test_report_ok_and_the_merge_is_proved():
     assert report.ok
     assert report.result_for("result", 1).status == PROVED
     assert report.result_for("step", step_index(d, "exactly softmax attention over the union") + 1).status == PROVED
+
+
+def test_keys_count_from_0_and_blocks_are_named_from_1():
+    d = registry.build(NAME)
+    (full,) = {t.limits for t in d.steps[0].rhs.atoms(sp.Sum)}
+    assert [tuple(lim[1:]) for lim in full] == [(0, 3)]                        # o over keys 0 … 3
+    first = d.steps[step_index(d, "block 1 holds")]
+    assert str(first.lhs) == "m_1" and first.rhs.args == tuple(sp.Indexed(online_softmax.s, k) for k in (0, 1))
 
 
 def test_a_merge_that_forgets_to_rescale_is_rejected():

@@ -73,7 +73,9 @@ def test_ring_merge_without_rescaling_fails():
 
 def test_ring_block_count_off_by_one_fails():
     d = registry.build("ring-attention")
-    k = step_index(d, "rank r computes r of the p blocks")
+    k = step_index(d, "rank r computes r + 1 of the p blocks")
     p = sp.Symbol("p", integer=True, positive=True)
     wrong = replace(d.steps[k], rhs=p * (p - 1) / 2)
     assert check(_swap_step(d, k, wrong)).result_for("step", k + 1).status == FAILED
+    (r, low, high), = d.steps[k].lhs.limits                                    # ranks 0 … p − 1, as torch numbers them
+    assert (low, high) == (0, p - 1) and d.steps[k].lhs.function == r + 1

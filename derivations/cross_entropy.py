@@ -20,7 +20,7 @@ from explainer.derivations.lm_head import stable_softmax
 from explainer.derivations.softmax import Ones
 
 z = sp.IndexedBase("z", real=True)
-j, y = sp.symbols("j y", integer=True, positive=True)
+j, y = sp.symbols("j y", integer=True, nonnegative=True)
 V = sp.Symbol("V", integer=True, positive=True)
 GPT2_VOCAB = 50257
 CONCRETE_SIZES = (2, 3, 4)  # vocabulary sizes the gradient is also proved for, entry by entry
@@ -30,8 +30,8 @@ LSE = sp.Symbol("L", real=True)  # log Σⱼ exp(zⱼ), named in the entry-by-en
 
 
 def _gradient_step(size: int) -> Step:
-    """``G = 𝟙·softmax(z) − I`` for explicit scores z_1 … z_size: row y of ``G`` is ∂CE(z, y)/∂z."""
-    zs = [z[a] for a in range(1, size + 1)]
+    """``G = 𝟙·softmax(z) − I`` for explicit scores z_0 … z_{size-1}: row y of ``G`` is ∂CE(z, y)/∂z."""
+    zs = [z[a] for a in range(size)]
     G = sp.MatrixSymbol("G", size, size)
     grads = sp.ImmutableMatrix(size, size, lambda a, b: sp.Derivative(LSE - zs[a], zs[b]))
     row = sp.ImmutableMatrix([zs])
@@ -44,7 +44,7 @@ def _gradient_step(size: int) -> Step:
 
 @derivation("cross-entropy", "Cross-entropy loss and its gradient", "training")
 def cross_entropy() -> Derivation:
-    total = sp.Sum(sp.exp(z[j]), (j, 1, V))
+    total = sp.Sum(sp.exp(z[j]), (j, 0, V - 1))
     t, rest = sp.Symbol("t", real=True), Named("R", r"R", positive=True)
     ce = Named("CE", r"\mathrm{CE}", real=True)
     p_y = Named("p_y", r"p_y", positive=True)
@@ -61,14 +61,14 @@ def cross_entropy() -> Derivation:
         Step(lhs=sp.Derivative(sp.log(sp.exp(t) + rest) - z[y], t), rhs=sp.exp(t) / (sp.exp(t) + rest),
              check=prove("doit", "cancel"), why="…and for k ≠ y it is p_k − 0: ∂CE/∂z = softmax(z) − onehot(y)"),
         *(_gradient_step(n) for n in CONCRETE_SIZES),
-        Step(lhs=sp.Sum(sp.exp(z[j]) / total, (j, 1, V)) - 1, rhs=sp.Integer(0), check=prove("sums", "doit"),
+        Step(lhs=sp.Sum(sp.exp(z[j]) / total, (j, 0, V - 1)) - 1, rhs=sp.Integer(0), check=prove("sums", "doit"),
              why="the gradient's entries sum to 0: probability taken from wrong tokens is given to the right one"),
-        Step(lhs=sp.Derivative((sp.Function("CE_1")(t) + sp.Function("CE_2")(c)) / 2, t),
-             rhs=sp.Derivative(sp.Function("CE_1")(t), t) / 2, check=prove("doit"),
-             why="a batch mean (1/N) Σₙ CEₙ: each example's gradient is divided by N (here N = 2)"),
+        Step(lhs=sp.Derivative((sp.Function("CE_0")(t) + sp.Function("CE_1")(c)) / 2, t),
+             rhs=sp.Derivative(sp.Function("CE_0")(t), t) / 2, check=prove("doit"),
+             why="a batch mean (1/N) Σₙ CEₙ over examples n = 0, …, N − 1: each example's gradient is divided by N (here N = 2)"),
         Step(lhs=sp.exp(ce), rhs=1 / p_y, check=prove("doit", "expand"),
              why="perplexity exp(CE) = 1/p_y: the model is as unsure as a uniform choice among that many tokens"),
-        Step(lhs=sp.log(sp.Sum(sp.exp(c), (j, 1, V))) - c, rhs=sp.log(V), check=prove("doit", "expand_log", "expand"),
+        Step(lhs=sp.log(sp.Sum(sp.exp(c), (j, 0, V - 1))) - c, rhs=sp.log(V), check=prove("doit", "expand_log", "expand"),
              why="uniform predictions (all logits equal to c): the loss is ln V, the perplexity V"),
     )
     return Derivation(
@@ -79,7 +79,8 @@ def cross_entropy() -> Derivation:
                  "divides every gradient by N. exp(CE) is the perplexity, the effective number of tokens the "
                  "model is choosing between; a model that knows nothing predicts uniformly and pays ln V, about "
                  "10.82 for GPT-2's 50257 tokens — the loss at the very start of training."),
-        symbols=(Symbol(z[j], "logit of vocabulary entry j", "V"), Symbol(y, "index of the correct next token"),
+        symbols=(Symbol(z[j], "logit of vocabulary entry (token id) j = 0, …, V − 1", "V"),
+                 Symbol(y, "id of the correct next token, 0 ≤ y ≤ V − 1"),
                  Symbol(V, "vocabulary size"), Symbol(p_y, "probability of the correct token"),
                  Symbol(ce, "cross-entropy loss of one position"),
                  Symbol(LSE, "log Σⱼ exp(zⱼ) for the concrete sizes"),
@@ -95,7 +96,7 @@ def cross_entropy() -> Derivation:
         result=Step(lhs=ce, rhs=sp.log(total) - z[y], check=prove("expand_log", "expand"),
                     why="CE(z, y) = logsumexp(z) − z_y, with gradient softmax(z) − onehot(y)"),
         example=_example(),
-        example_title="three logits (2, 1, 0), correct token 1; GPT-2 at initialisation",
+        example_title="three logits (2, 1, 0), correct token 0; GPT-2 at initialisation",
         closed_forms=cross_entropy_forms,
     )
 
@@ -104,7 +105,7 @@ def _example() -> tuple:
     logits = sp.ImmutableMatrix([[2, 1, 0]])
     total = sum(sp.exp(v) for v in logits)
     loss = sp.log(total) - logits[0]
-    onehot, e1 = sp.ImmutableMatrix([[1, 0, 0]]), sp.MatrixSymbol("e_1", 1, 3)  # onehot(y) for y = 1
+    onehot, e0 = sp.ImmutableMatrix([[1, 0, 0]]), sp.MatrixSymbol("e_0", 1, 3)  # onehot(y) for y = 0
     probs = sp.ImmutableMatrix([[sp.exp(v) / total for v in logits]])
     uniform = sp.log(sp.Integer(GPT2_VOCAB))
     lo = sp.floor(uniform * 100) / 100
@@ -112,8 +113,8 @@ def _example() -> tuple:
         Step(lhs=-sp.log(sp.exp(logits[0]) / total), rhs=loss, check=prove("expand_log", "expand"),
              why=f"correct token has the largest logit: loss ≈ {float(loss):.4f} nats, perplexity ≈ "
                  f"{float(sp.exp(loss)):.3f}"),
-        Step(lhs=sp.MatAdd(Softmax(logits), -e1), rhs=probs - onehot, check=prove("doit", "cancel"), where=((e1, onehot),),
-             why=f"the gradient at z = (2, 1, 0), y = 1: ∂CE/∂z ≈ {tuple(round(float(v), 3) for v in probs - onehot)}, "
+        Step(lhs=sp.MatAdd(Softmax(logits), -e0), rhs=probs - onehot, check=prove("doit", "cancel"), where=((e0, onehot),),
+             why=f"the gradient at z = (2, 1, 0), y = 0: ∂CE/∂z ≈ {tuple(round(float(v), 3) for v in probs - onehot)}, "
                  "predicted minus actual"),
         Step(lhs=uniform, rel=">", rhs=lo, why=f"uniform over GPT-2's {GPT2_VOCAB} tokens: ln {GPT2_VOCAB} ≈ "
              f"{float(uniform):.4f}, the loss of an untrained model"),

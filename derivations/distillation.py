@@ -53,24 +53,24 @@ def softmax_at(logits, i, T):
 @derivation("distillation", "Distillation: soft targets, the T² factor, and DistilBERT's size", "training")
 def distillation() -> Derivation:
     T = sp.Symbol("T", positive=True)
-    z = sp.symbols(f"z_1:{K + 1}", real=True)
-    v = sp.symbols(f"v_1:{K + 1}", real=True)
-    p = [Named(f"p_{i + 1}", f"p_{i + 1}", positive=True) for i in range(K)]
-    q = [Named(f"q_{i + 1}", f"q_{i + 1}", positive=True) for i in range(K)]
+    z = sp.symbols(f"z_0:{K}", real=True)
+    v = sp.symbols(f"v_0:{K}", real=True)
+    p = [Named(f"p_{i}", f"p_{i}", positive=True) for i in range(K)]
+    q = [Named(f"q_{i}", f"q_{i}", positive=True) for i in range(K)]
     loss = Named("L_soft", r"L_{\text{soft}}", real=True)
     P_bert, P_distil = Named("P_BERT", r"P_{\text{BERT}}"), Named("P_DistilBERT", r"P_{\text{DistilBERT}}")
     mean = lambda xs: sp.Add(*xs) / K  # noqa: E731
     grad = sp.Derivative(loss, z[0])
     z_bar, v_bar = Named("z̄", r"\bar z", real=True), Named("v̄", r"\bar v", real=True)
     steps = (
-        *(define(p[i], softmax_at(z, i, T), f"student probability of class {i + 1} at temperature T")
+        *(define(p[i], softmax_at(z, i, T), f"student probability of class {i} at temperature T")
           for i in range(K)),
-        *(define(q[i], softmax_at(v, i, T), f"teacher probability of class {i + 1}, same T") for i in range(K)),
+        *(define(q[i], softmax_at(v, i, T), f"teacher probability of class {i}, same T") for i in range(K)),
         define(loss, -sp.Add(*(q[i] * sp.log(p[i]) for i in range(K))),
                "soft-target loss: cross-entropy of the student against the teacher's softened distribution "
                "(KL(q‖p) plus the teacher's entropy, which does not depend on z)"),
         Step(lhs=grad, rhs=(p[0] - q[0]) / T, check=prove("doit", "expand_log", "expand", "cancel", "simplify"),
-             why="differentiate: ∂log pⱼ/∂z₁ = (δ₁ⱼ − p₁)/T and Σⱼ qⱼ = 1"),
+             why="differentiate: ∂log pⱼ/∂z₀ = (δ₀ⱼ − p₀)/T and Σⱼ qⱼ = 1"),
         Step(lhs=sp.Limit(T**2 * grad, T, sp.oo),
              rhs=sp.Mul(sp.Rational(1, K), (z[0] - z_bar) - (v[0] - v_bar), evaluate=False),
              where=((z_bar, mean(z)), (v_bar, mean(v))), check=prove("doit", "expand", "cancel"),
@@ -95,7 +95,7 @@ def distillation() -> Derivation:
                  "(Sanh et al. 2019) is BERT-base distilled this way into 6 of its 12 layers, without token-type "
                  "embeddings and pooler: 66 million parameters instead of 110 million."),
         symbols=(Symbol(T, "temperature (T = 1: ordinary softmax)"),
-                 Symbol(sp.Symbol("z_i"), "student logit of class i"), Symbol(sp.Symbol("v_i"), "teacher logit"),
+                 Symbol(sp.Symbol("z_i"), "student logit of class i = 0, …, K − 1"), Symbol(sp.Symbol("v_i"), "teacher logit"),
                  Symbol(sp.Symbol("p_i"), "student probability at temperature T"),
                  Symbol(sp.Symbol("q_i"), "teacher probability at temperature T"),
                  Symbol(loss, "soft-target cross-entropy"),

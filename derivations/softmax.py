@@ -1,6 +1,6 @@
 r"""Softmax: turning scores into weights.
 
-    softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ)
+    softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ),   i, j = 0, …, n − 1
 
 Every weight is positive and they sum to 1, so attention can read them as "how much to look at each
 token". Adding the same constant to every score changes nothing, which is why code subtracts the
@@ -18,13 +18,13 @@ from explainer.registry import derivation
 
 x = sp.IndexedBase("x", real=True)
 p = sp.IndexedBase("p")
-i, j = sp.symbols("i j", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, nonnegative=True)
 n = sp.Symbol("n", integer=True, positive=True)
 
 
 def softmax_i(scores, index=i):
-    """``exp(x_i) / Σ_j exp(x_j)`` for an indexed family of scores."""
-    return sp.exp(scores(index)) / sp.Sum(sp.exp(scores(j)), (j, 1, n))
+    """``exp(x_i) / Σ_{j=0}^{n-1} exp(x_j)`` for an indexed family of scores (positions count from 0)."""
+    return sp.exp(scores(index)) / sp.Sum(sp.exp(scores(j)), (j, 0, n - 1))
 
 
 class Ones(sp.OneMatrix):
@@ -45,17 +45,18 @@ def softmax() -> Derivation:
     m = Named("m", r"m", real=True)
     T = sp.Symbol("T", positive=True)
     delta = sp.Symbol("delta", positive=True)
-    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    x0, x1 = sp.symbols("x_0 x_1", real=True)
     row = sp.MatrixSymbol("x", 1, 3)
     steps = (
         define(p[i], softmax_i(lambda t: x[t]), "definition: exponentiate each score, divide by the total"),
         Step(lhs=p[i], rel=">", rhs=0, why="each weight is positive: exp is positive and so is a sum of exps"),
-        Step(lhs=sp.Sum(p[i], (i, 1, n)), rhs=sp.Sum(sp.exp(x[i]), (i, 1, n)) / sp.Sum(sp.exp(x[j]), (j, 1, n)),
+        Step(lhs=sp.Sum(p[i], (i, 0, n - 1)),
+             rhs=sp.Sum(sp.exp(x[i]), (i, 0, n - 1)) / sp.Sum(sp.exp(x[j]), (j, 0, n - 1)),
              why="the denominator does not depend on i, so it comes out of the sum", check=prove("sums")),
         Step(rhs=sp.Integer(1), why="numerator and denominator are the same sum: the weights sum to 1",
              check=prove("sums", "cancel")),
         Step(lhs=softmax_i(lambda t: x[t] + c), rhs=_fraction(sp.Mul(sp.exp(c), sp.exp(x[i]), evaluate=False),
-                                                             sp.Mul(sp.exp(c), sp.Sum(sp.exp(x[j]), (j, 1, n)), evaluate=False)),
+                                                             sp.Mul(sp.exp(c), sp.Sum(sp.exp(x[j]), (j, 0, n - 1)), evaluate=False)),
              why="adding a constant c to every score: exp(xᵢ + c) = e^c exp(xᵢ), and e^c leaves the sum",
              check=prove("sums")),
         Step(rhs=p[i], why="e^c cancels: softmax is invariant to a shift of all scores", check=prove("sums", "cancel")),
@@ -65,12 +66,12 @@ def softmax() -> Derivation:
         Step(lhs=p[i], rhs=softmax_i(lambda t: x[t] - m),
              why="take c = −m with m = maxⱼ xⱼ: the stable form, every exponent xⱼ − m ≤ 0 so nothing overflows",
              check=prove("sums", "cancel")),
-        Step(lhs=sp.exp(x1) / (sp.exp(x1) + sp.exp(x2)), rhs=1 / (1 + sp.exp(-(x1 - x2))),
+        Step(lhs=sp.exp(x0) / (sp.exp(x0) + sp.exp(x1)), rhs=1 / (1 + sp.exp(-(x0 - x1))),
              why="with two scores softmax is the logistic sigmoid of their difference", check=prove("cancel", "simplify")),
         Step(lhs=sp.Limit(1 / (1 + sp.exp(-delta / T)), T, sp.oo), rhs=sp.Rational(1, 2),
              why="temperature T → ∞ (scores divided by T): the weights flatten to uniform"),
         Step(lhs=sp.Limit(1 / (1 + sp.exp(-delta / T)), T, 0, "+"), rhs=sp.Integer(1),
-             why="T → 0⁺ with x₁ − x₂ = δ > 0: the larger score takes all the weight (argmax, one-hot)"),
+             why="T → 0⁺ with x₀ − x₁ = δ > 0: the larger score takes all the weight (argmax, one-hot)"),
     )
     example = _example(sp.ImmutableMatrix([[2, 1, 0]]))
     return Derivation(
@@ -80,13 +81,13 @@ def softmax() -> Derivation:
                  "why implementations subtract the largest score before exponentiating. A temperature T divides "
                  "the scores: small T sharpens the weights towards the single largest score, large T flattens "
                  "them towards uniform."),
-        symbols=(Symbol(x[i], "score of position i (a row of QKᵀ/√d_k in attention)", "n"),
+        symbols=(Symbol(x[i], "score of position i = 0, …, n − 1 (a row of QKᵀ/√d_k in attention)", "n"),
                  Symbol(p[i], "softmax weight of position i", "n"),
                  Symbol(n, "number of scores (keys)"),
                  Symbol(c, "any constant added to every score"),
                  Symbol(m, "the largest score, max_j x_j"),
                  Symbol(T, "temperature, T > 0"),
-                 Symbol(delta, "gap between two scores, x₁ − x₂ > 0")),
+                 Symbol(delta, "gap between two scores, x₀ − x₁ > 0")),
         assumptions=("scores are real numbers", "n ≥ 1 scores", "temperature T > 0"),
         steps=steps,
         result=Step(lhs=p[i], rhs=softmax_i(lambda t: x[t]), why="softmax(x)ᵢ, as every framework computes it"),
@@ -99,7 +100,7 @@ def softmax() -> Derivation:
 def _example(scores: sp.ImmutableMatrix) -> tuple:
     """Softmax of one row of integer ``scores``: the weights by name, their sum, and the shifted row."""
     exps = [sp.exp(v) for v in scores]
-    names = [sp.Symbol(f"p_{t + 1}", positive=True) for t in range(len(exps))]
+    names = [sp.Symbol(f"p_{t}", positive=True) for t in range(len(exps))]
     shifted = scores - max(scores) * sp.ones(1, len(exps))
     return tuple(define(name, e / sp.Add(*exps), f"score {v}: exp({v}) over the total, ≈ {sp.N(e / sum(exps), 4)}")
                  for name, e, v in zip(names, exps, scores)) + (

@@ -25,7 +25,7 @@ from explainer.derivations.softmax import softmax_forms
 
 q, k = sp.IndexedBase("q", real=True), sp.IndexedBase("k", real=True)
 x, p = sp.IndexedBase("x", real=True), sp.IndexedBase("p")
-i, j = sp.symbols("i j", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, nonnegative=True)
 d_k = sp.Symbol("d_k", integer=True, positive=True)
 N_JACOBIAN = 3  # the Jacobian is proved entrywise for this many scores
 DOT = Named("q·k", r"\mathbf{q}\cdot\mathbf{k}", real=True)
@@ -74,9 +74,9 @@ def _sum_steps(m1, m2) -> tuple:
     second = Named("E[(q·k)²]", r"\mathbb{E}[(\mathbf{q}\cdot\mathbf{k})^2]", real=True)
     var = Named("Var[q·k]", r"\operatorname{Var}[\mathbf{q}\cdot\mathbf{k}]", real=True)
     return (
-        define(mean, sp.Sum(m1, (i, 1, d_k)), "linearity: E[Σᵢ qᵢkᵢ] = Σᵢ E[qᵢkᵢ], each term with mean m₁"),
+        define(mean, sp.Sum(m1, (i, 0, d_k - 1)), "linearity: E[Σᵢ qᵢkᵢ] = Σᵢ E[qᵢkᵢ], each term with mean m₁"),
         Step(lhs=mean, rhs=d_k * m1, why="d_k equal terms", check=prove("doit")),
-        define(second, sp.Sum(m2 + sp.Sum(m1**2, (j, 1, d_k - 1)), (i, 1, d_k)),
+        define(second, sp.Sum(m2 + (d_k - 1) * m1**2, (i, 0, d_k - 1)),
                "linearity: E[(Σᵢ Xᵢ)²] = Σᵢ Σⱼ E[XᵢXⱼ] with Xᵢ = qᵢkᵢ; the term j = i is m₂ and, by "
                "independence, each of the other d_k − 1 is E[Xᵢ]E[Xⱼ] = m₁²"),
         Step(lhs=second, rhs=d_k * m2 + d_k * (d_k - 1) * m1**2, why="add up the d_k rows", check=prove("doit", "expand")),
@@ -92,7 +92,8 @@ def softmax_scaling() -> Derivation:
     m2 = Named("m₂", r"m_2", nonnegative=True)
     sums, mean, var = _sum_steps(m1, m2)
     steps = (
-        define(DOT, sp.Sum(q[i] * k[i], (i, 1, d_k)), "the raw attention score: a sum of d_k terms qᵢkᵢ"),
+        define(DOT, sp.Sum(q[i] * k[i], (i, 0, d_k - 1)),
+               "the raw attention score: a sum of d_k terms qᵢkᵢ, one per component i = 0, …, d_k − 1"),
         *_one_term_steps(m1, m2),
         *sums,
         Step(lhs=mean, rhs=sp.Integer(0), why="the raw score is centred", check=prove("doit")),
@@ -136,7 +137,7 @@ def softmax_scaling() -> Derivation:
 
 
 def _softmax_entries(n: int) -> list:
-    return [sp.exp(x[a]) / sp.Add(*(sp.exp(x[b]) for b in range(1, n + 1))) for a in range(1, n + 1)]
+    return [sp.exp(x[a]) / sp.Add(*(sp.exp(x[b]) for b in range(n))) for a in range(n)]
 
 
 def _diag(column) -> sp.ImmutableMatrix:
@@ -161,7 +162,7 @@ class Diag(MatrixOperator):
 def _jacobian_steps() -> tuple:
     """diag(p) − ppᵀ, proved entry by entry for n = N_JACOBIAN scores."""
     n = N_JACOBIAN
-    idx = range(1, n + 1)
+    idx = range(n)
     P, J = sp.MatrixSymbol("p", n, 1), sp.MatrixSymbol("J", n, n)
     jac = sp.ImmutableMatrix(n, n, [sp.Derivative(p[a], x[b]) for a in idx for b in idx])
     defs = tuple(define(p[a], e, f"softmax weight {a} of {n} scores")
@@ -176,18 +177,18 @@ def _jacobian_steps() -> tuple:
 
 
 def _saturation_steps() -> tuple:
-    """Two logits (tδ, 0): the Jacobian entry p₁(1 − p₁) tends to 0 as t → ∞."""
+    """Two logits (tδ, 0): the Jacobian entry p₀(1 − p₀) tends to 0 as t → ∞."""
     t, delta = sp.Symbol("t", positive=True), sp.Symbol("delta", positive=True)
-    p1 = sp.Function("p_1")(t)
-    entry = p1 * (1 - p1)
+    p0 = sp.Function("p_0")(t)
+    entry = p0 * (1 - p0)
     return (
-        define(p1, sp.exp(t * delta) / (sp.exp(t * delta) + 1),
-               "two logits scaled by t, (tδ, 0) (only their gap matters): the first weight"),
+        define(p0, sp.exp(t * delta) / (sp.exp(t * delta) + 1),
+               "two logits scaled by t, (tδ, 0) (only their gap matters): the weight p₀ of the first"),
         Step(lhs=entry, rhs=sp.exp(t * delta) / (sp.exp(t * delta) + 1) ** 2,
-             why="the Jacobian entry ∂p₁/∂x₁ = p₁(1 − p₁) (= −∂p₁/∂x₂)", check=prove("cancel")),
-        Step(lhs=sp.Rational(1, 4) - entry, rhs=(p1 - sp.Rational(1, 2)) ** 2,
+             why="the Jacobian entry ∂p₀/∂x₀ = p₀(1 − p₀) (= −∂p₀/∂x₁)", check=prove("cancel")),
+        Step(lhs=sp.Rational(1, 4) - entry, rhs=(p0 - sp.Rational(1, 2)) ** 2,
              why="so the entry is at most 1/4, reached at equal logits (t = 0)", check=prove("expand", "cancel")),
-        Step(lhs=sp.Limit(p1, t, sp.oo), rhs=sp.Integer(1), check=prove("doit"),
+        Step(lhs=sp.Limit(p0, t, sp.oo), rhs=sp.Integer(1), check=prove("doit"),
              why="as the logits grow the weights become one-hot…"),
         Step(lhs=sp.Limit(entry, t, sp.oo), rhs=sp.Integer(0), check=prove("doit"),
              why="…and the gradient through softmax vanishes: saturation"),
@@ -195,14 +196,14 @@ def _saturation_steps() -> tuple:
 
 
 def _at(scores):
-    """``∂p₁/∂x₁`` at the given scores, written as a derivative evaluated at a point."""
-    return sp.Subs(sp.Derivative(p[1], x[1]), tuple(x[a] for a in range(1, len(scores) + 1)), tuple(scores))
+    """``∂p₀/∂x₀`` at the given scores, written as a derivative evaluated at a point."""
+    return sp.Subs(sp.Derivative(p[0], x[0]), tuple(x[a] for a in range(len(scores))), tuple(scores))
 
 
 def _example() -> tuple:
-    """d_k = 2 with ±1 components (16 equally likely pairs), and ∂p₁/∂x₁ at scores (2, 1, 0) and 8×."""
-    q1, q2, k1, k2 = (stats.FiniteRV(name, COIN) for name in ("q_1", "q_2", "k_1", "k_2"))
-    score = q1 * k1 + q2 * k2
+    """d_k = 2 with ±1 components (16 equally likely pairs), and ∂p₀/∂x₀ at scores (2, 1, 0) and 8×."""
+    q0, q1, k0, k1 = (stats.FiniteRV(name, COIN) for name in ("q_0", "q_1", "k_0", "k_1"))
+    score = q0 * k0 + q1 * k1
     mean, second = stats.E(score), stats.E(score**2)
     scores = sp.ImmutableMatrix([[2, 1, 0]])
     (row,), weights = softmax_forms(3)["softmax"]
@@ -211,11 +212,11 @@ def _example() -> tuple:
     big = 8 * scores  # the same scores with standard deviation √64 = 8 instead of 1
     pb = weights.xreplace({row: big}).T
     entry_small, entry_big = (pv[0] * (1 - pv[0])), (pb[0] * (1 - pb[0]))
-    first = sp.exp(scores[0]) / sp.Add(*(sp.exp(v) for v in scores))  # p₁ as softmax writes it
+    first = sp.exp(scores[0]) / sp.Add(*(sp.exp(v) for v in scores))  # p₀ as softmax writes it
     largest = ", the largest entry of J there" if abs(float(max(jac, key=float) - entry_small)) < 1e-12 else ""
     return (
-        Step(lhs=DOT, rhs=q[1] * k[1] + q[2] * k[2], where=((d_k, 2),), check=prove("doit"),
-             why="d_k = 2: two terms"),
+        Step(lhs=DOT, rhs=q[0] * k[0] + q[1] * k[1], where=((d_k, 2),), check=prove("doit"),
+             why="d_k = 2: two terms, components 0 and 1"),
         Step(lhs=stats.Expectation(score), rhs=mean, check=prove("doit"),
              why="q, k ∈ {−1, 1}² (qᵢ, kᵢ = ±1 coin flips): average q·k over the 16 equally likely pairs"),
         Step(lhs=stats.Expectation(score**2), rhs=second, check=prove("doit"),
@@ -223,11 +224,11 @@ def _example() -> tuple:
         Step(lhs=stats.Expectation((score / sp.sqrt(2)) ** 2), rhs=second / 2, check=prove("doit"),
              why=f"divided by √2 the variance is {second / 2}"),
         Step(lhs=_at(scores), rhs=sp.Mul(first, 1 - first, evaluate=False), check=prove("doit", "cancel"),
-             why=f"scores (2, 1, 0), p ≈ {tuple(round(float(v), 3) for v in pv)}: ∂p₁/∂x₁ = p₁(1 − p₁) "
+             why=f"scores (2, 1, 0), p ≈ {tuple(round(float(v), 3) for v in pv)}: ∂p₀/∂x₀ = p₀(1 − p₀) "
                  f"≈ {float(entry_small):.3f}{largest}"),
         Step(lhs=_at(big), rel="<", rhs=sp.Mul(sp.Rational(1, 100), _at(scores), evaluate=False),
              check=prove("doit"),
-             why=f"the same scores × 8 (the size of unscaled scores when d_k = 64): ∂p₁/∂x₁ ≈ {float(entry_big):.1e} "
+             why=f"the same scores × 8 (the size of unscaled scores when d_k = 64): ∂p₀/∂x₀ ≈ {float(entry_big):.1e} "
                  f"instead of ≈ {float(entry_small):.3f}, over a hundred times smaller"),
     )
 

@@ -99,7 +99,8 @@ class SoftmaxScaling(ExplainerScene):
         jacobian = closed_form("softmax-scaling", "jacobian", d_k=d, n=self.n_keys)
         _, _, limit_step = find_step("softmax-scaling", lambda l, r: l.startswith(r"\lim") and r == "1")
         self.title(VGroup(formula(sp.latex(limit_step.lhs) + " = " + sp.latex(limit_step.rhs), font_size=40),
-                          caption("t multiplies every score; p₁ is the weight of the largest one", font_size=20))
+                          caption("two scores (tδ, 0), t multiplying both: p₀ is the weight of the larger one, tδ",
+                                  font_size=20))
                    .arrange(DOWN, buff=0.12))
         winner = int(np.argmax(row[0]))
         panels = VGroup()

@@ -99,4 +99,13 @@ def test_the_worked_gradient_reads_softmax_minus_onehot():
     d = registry.build(NAME)
     step = next(s for s in d.example if "predicted minus actual" in s.why)
     assert step.where[0][1] == sp.ImmutableMatrix([[1, 0, 0]])
-    assert "softmax([2  1  0]) - e₁ = " in render(d, "unicode")
+    assert "softmax([2  1  0]) - e₀ = " in render(d, "unicode")  # y = 0: token ids count from 0
+
+
+def test_token_ids_count_from_zero_as_f_cross_entropy_targets_do():
+    d = registry.build(NAME)
+    (total,) = d.steps[0].rhs.atoms(sp.Sum)
+    (_, low, high), = total.limits
+    assert (low, high) == (0, sp.Symbol("V", integer=True, positive=True) - 1)
+    step = next(s for s in d.example if "predicted minus actual" in s.why)
+    assert "y = 0" in step.why and step.where[0][1][0, 0] == 1  # the correct token is entry 0

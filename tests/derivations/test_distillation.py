@@ -51,3 +51,14 @@ def test_bert_base_counts_by_component():
     parts = {k: int(e.xreplace(b)) for k, e in ds.BERT_PARTS.items()}
     assert parts["embeddings"] == 30522 * 768 and parts["token types"] == 2 * 768 and parts["pooler"] == 768**2 + 768
     assert sum(parts.values()) == 109_482_240
+
+
+def test_classes_count_from_zero_as_in_pytorch():
+    import sympy as sp
+
+    d = registry.build(NAME)
+    k = step_index(d, "differentiate")
+    assert [str(v) for v in d.steps[k].lhs.variables] == ["z_0"]
+    assert str(d.steps[k].rhs.as_numer_denom()[0]) == "p_0 - q_0"
+    assert [str(s.lhs) for s in d.steps[:3]] == ["p_0", "p_1", "p_2"] and "class 0" in d.steps[0].why
+    assert sp.Symbol("z_0", real=True) in d.steps[0].rhs.free_symbols

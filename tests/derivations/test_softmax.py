@@ -35,11 +35,11 @@ def test_closed_form_matches_mpmath_including_large_scores():
 
 def test_a_wrong_shift_rule_fails():
     x = sp.IndexedBase("x", real=True)
-    i, j = sp.symbols("i j", integer=True, positive=True)
+    i, j = sp.symbols("i j", integer=True, nonnegative=True)
     n = sp.Symbol("n", integer=True, positive=True)
     c = sp.Symbol("c", real=True)
-    lhs = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j] + c), (j, 1, n))
-    wrong = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j]), (j, 1, n))  # forgot to shift the denominator
+    lhs = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j] + c), (j, 0, n - 1))
+    wrong = sp.exp(x[i] + c) / sp.Sum(sp.exp(x[j]), (j, 0, n - 1))  # forgot to shift the denominator
     assert check_step(lhs, Step(rhs=wrong, why="wrong"), seed="t")[0] == "failed"
 
 
@@ -64,3 +64,11 @@ def test_a_wrong_weight_in_the_example_fails_the_step_that_uses_it():
     wrong = dataclasses.replace(first, rhs=first.rhs * sp.exp(sp.Rational(1, 1000)))
     report = check(dataclasses.replace(d, example=(wrong,) + d.example[1:]))
     assert [r.label for r in report.failures] == ["example 4", "example 5"]
+
+
+def test_positions_count_from_zero_as_in_pytorch():
+    d = registry.build("softmax")
+    (total,) = d.steps[0].rhs.atoms(sp.Sum)
+    (_, low, high), = total.limits
+    assert (low, high) == (0, sp.Symbol("n", integer=True, positive=True) - 1)
+    assert [str(s.lhs) for s in d.example[:3]] == ["p_0", "p_1", "p_2"]  # scores (2, 1, 0): p₀ is the largest

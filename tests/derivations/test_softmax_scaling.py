@@ -118,6 +118,16 @@ def test_the_named_moments_are_used_so_a_wrong_one_fails_downstream():
 
 def test_the_worked_jacobian_entry_is_a_derivative_at_a_point_not_a_restatement():
     example = registry.build(NAME).example
-    entry = next(s for s in example if "∂p₁/∂x₁ = p₁(1 − p₁)" in s.why)
+    entry = next(s for s in example if "∂p₀/∂x₀ = p₀(1 − p₀)" in s.why)
     assert isinstance(entry.lhs, sp.Subs) and not entry.rhs.has(sp.Derivative)
     assert check(registry.build(NAME)).ok
+
+
+def test_components_and_scores_count_from_zero_as_in_pytorch():
+    d = registry.build(NAME)
+    (total,) = d.steps[0].rhs.atoms(sp.Sum)
+    (_, low, high), = total.limits
+    assert (low, high) == (0, sp.Symbol("d_k", integer=True, positive=True) - 1)
+    entry = next(s for s in d.example if "∂p₀/∂x₀" in s.why)
+    x = sp.IndexedBase("x", real=True)
+    assert entry.lhs.variables == (x[0], x[1], x[2]) and entry.lhs.point == (2, 1, 0)  # x₀ = 2, the largest

@@ -71,3 +71,17 @@ def test_show_defaults_to_unicode_only_on_a_utf8_terminal(monkeypatch, tty, enco
     monkeypatch.setattr(stream, "isatty", lambda: tty)
     monkeypatch.setattr(sys, "stdout", stream)
     assert terminal_format() == expected
+
+
+@pytest.mark.parametrize("unicode", [True, False])
+def test_a_compound_name_keeps_its_parentheses_in_a_power(unicode):
+    """``(q·k)²`` is drawn with its parentheses (``q·k²`` would square k alone); a plain name is not."""
+    import sympy as sp
+
+    from explainer.formats.plain import relation
+    from explainer.notation import Named
+
+    qk, norm = Named("q·k", r"\mathbf{q}\cdot\mathbf{k}", real=True), Named("‖q‖", positive=True)
+    drawn = relation(qk**2 - norm**2, "=", 0, unicode)
+    assert "(q·k)" in drawn and "(‖q‖)" not in drawn
+    assert "(q·k)" not in relation(sp.sqrt(qk), "=", 0, unicode)  # a root already groups it

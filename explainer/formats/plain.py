@@ -107,6 +107,13 @@ class _PrettyPrinter(PrettyPrinter):
                 form = prettyForm(*form.right(" - " if negative else " + ", piece))
         return form
 
+    def _print_Pow(self, power):
+        """``(q·k)²``: a compound name raised to a whole power keeps its parentheses (else ``q·k²``)."""
+        base, exp = power.as_base_exp()
+        if needs_parentheses(base) and exp.is_Integer and exp > 1:
+            return prettyForm(*self._print(base).parens()) ** self._print(exp)
+        return super()._print_Pow(power)
+
     def _print_MatrixElement(self, expr):
         if isinstance(expr.parent, sp.MatrixSymbol) and not (expr.i.is_number and expr.j.is_number):
             return prettyForm(*self._print(expr.parent).right(f"[{expr.i}, {expr.j}]"))

@@ -84,25 +84,26 @@ def recorded(record: Path) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    """A Markdown table: one line per video, its length and wall / CPU seconds at each quality."""
+    """A Markdown table: one line per video, its length (at the first quality listed; a lower frame
+    rate rounds still waits up to whole frames differently, by under a second) and, at each quality,
+    wall / CPU seconds and the load average when the render ended. A later row for the same video
+    and quality replaces an earlier one."""
     qualities = list(dict.fromkeys(r["quality"] for r in rows))
     by = {(r["name"], r["quality"]): r for r in rows}
     names = [n for n in every_video() if any((n, q) in by for q in qualities)]
-    lines = ["| video | length | " + " | ".join(f"{q}: wall / CPU s" for q in qualities) + " | subtitles, chapters |",
-             "|---|---:|" + "---:|" * len(qualities) + "---|"]
+    lines = ["| video | length | " + " | ".join(f"{q}: wall / CPU s (load)" for q in qualities)
+             + " | subtitles, chapters |", "|---|---:|" + "---:|" * len(qualities) + "---|"]
     for name in names:
-        cells, lengths, files = [], set(), set()
+        done = [by[name, q] for q in qualities if (name, q) in by and not by[name, q]["rc"]]
+        cells = []
         for q in qualities:
             r = by.get((name, q))
-            if r is None or r["rc"]:
-                cells.append("–" if r is None else f"failed ({r['rc']})")
-                continue
-            cells.append(f"{r['wall']:.1f} / {r['cpu']:.1f}")
-            lengths.add(f"{r['length']:.1f} s")
-            files.add(("srt" if r["srt"] else "no srt") + ("" if r["chapters"] is None else
-                                                          ", vtt" if r["chapters"] else ", no vtt"))
-        lines.append(f"| {name} | {' / '.join(sorted(lengths)) or '–'} | " + " | ".join(cells)
-                     + f" | {'; '.join(sorted(files)) or '–'} |")
+            cells.append("–" if r is None else f"failed ({r['rc']})" if r["rc"]
+                         else f"{r['wall']:.1f} / {r['cpu']:.1f} ({r['load']:.1f})")
+        length = f"{done[0]['length']:.1f} s" if done else "–"
+        files = {("srt" if r["srt"] else "no srt") + ("" if r["chapters"] is None else ", vtt" if r["chapters"]
+                                                      else ", no vtt") for r in done}
+        lines.append(f"| {name} | {length} | " + " | ".join(cells) + f" | {'; '.join(sorted(files)) or '–'} |")
     return "\n".join(lines)
 
 

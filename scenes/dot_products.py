@@ -10,7 +10,7 @@ import sympy as sp
 from manim import (DEGREES, DOWN, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn, FadeOut, GrowArrow,
                    NumberPlane, ValueTracker, VGroup, always_redraw, linear)
 
-from explainer.scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, light_digits,
+from explainer.scenes.helpers import (ExplainerScene, Readout, bars, closed_form, find_step, fit, formula, light_digits,
                                       signed_color, tex)
 from explainer.scenes.palette import KEY, QUERY, WEIGHT
 
@@ -107,7 +107,7 @@ class DotProductAlignment(ExplainerScene):
                 (sp.latex(sp.cos(theta)), lambda: self.cosine(key()), 1.0),
                 (sp.latex(geometric.lhs), lambda: self.score(self.query, key()), self.norm(self.query) * self.key_length)):
             label = tex(text + " =", font_size=40)
-            readout = DecimalNumber(value(), num_decimal_places=2, font_size=40, include_sign=scale is not None)
+            readout = Readout(value(), num_decimal_places=2, font_size=40, include_sign=scale is not None)
             if scale is None:
                 readout.add_updater(lambda m, v=value: m.set_value(v()))
             else:

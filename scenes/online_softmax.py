@@ -11,7 +11,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, ChangeDecimalToValue, Create, DashedLi
                    SurroundingRectangle, Transform, VGroup)
 
 from explainer.derivations.online_softmax import block_state, merge
-from explainer.scenes.helpers import ExplainerScene, fit, formula, light_digits, subscript, tex
+from explainer.scenes.helpers import ExplainerScene, Readout, fit, formula, light_digits, subscript, tex
 from explainer.scenes.palette import KEY, OUTPUT, SCORE, VALUE, WEIGHT
 
 NAME = "online-softmax"
@@ -116,7 +116,7 @@ class OnlineSoftmax(ExplainerScene):
         rows, numbers = VGroup(), []
         for text, color in ((r"m =", SCORE), (r"\ell =", WEIGHT), (r"o =", OUTPUT)):
             label = tex(text, font_size=36, color=color)
-            number = DecimalNumber(0, num_decimal_places=4, font_size=36, color=color).next_to(label, RIGHT)
+            number = Readout(0, num_decimal_places=4, font_size=36, color=color).next_to(label, RIGHT)
             numbers.append(number)
             rows.add(VGroup(label, number))
         light_digits()

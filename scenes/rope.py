@@ -11,7 +11,8 @@ import sympy as sp
 from manim import (DOWN, LEFT, RIGHT, Arc, Arrow, Create, DecimalNumber, FadeIn, FadeOut, NumberPlane, ValueTracker,
                    VGroup, always_redraw, linear)
 
-from explainer.scenes.helpers import ExplainerScene, closed_form, derivation, fit, formula, light_digits, tex
+from explainer.scenes.helpers import (ExplainerScene, Readout, closed_form, derivation, fit, formula, light_digits,
+                                     tex)
 from explainer.scenes.palette import KEY, POSITION, QUERY, SCORE
 
 NAME = "rotary-positional-encoding"
@@ -88,7 +89,7 @@ class RopeRotation(ExplainerScene):
                                    (r"n - m", lambda: n.get_value() - m.get_value(), POSITION),
                                    (r"\mathbf{q}\cdot\mathbf{k}", score, SCORE)):
             label = tex(text + " =", font_size=40, color=color)
-            readout = DecimalNumber(value(), num_decimal_places=2, font_size=40, include_sign=True)
+            readout = Readout(value(), num_decimal_places=2, font_size=40, include_sign=True)
             readout.add_updater(lambda mob, v=value: mob.set_value(v()))
             rows.add(VGroup(label, readout))
         for row in rows:

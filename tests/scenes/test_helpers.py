@@ -125,3 +125,22 @@ def test_softmax_title_in_terms_of_scores():
     shown = sp.latex(in_scores(weight.rhs, score))
     assert r"\sqrt" not in shown and r"\sum_{f" not in shown  # no score written out
     assert "e^s_ij" in shown.replace("{", "").replace("}", "").replace(",", "")
+
+
+def test_a_readout_draws_what_a_decimal_number_draws_without_touching_the_shared_glyphs(glyph_dirs):
+    from manim import DecimalNumber
+    from manim.mobject.text import numbers
+
+    from explainer.scenes.helpers import Readout
+
+    with tempconfig(glyph_dirs):
+        plain, live = (cls(0.5, num_decimal_places=2, font_size=40, include_sign=True) for cls in (DecimalNumber, Readout))
+        for value in (-2.47, 13.05):
+            plain.set_value(value)
+            live.set_value(value)
+            a, b = plain.family_members_with_points(), live.family_members_with_points()
+            assert len(a) == len(b) and all(np.allclose(x.points, y.points) for x, y in zip(a, b))
+        glyphs = [m for g in numbers.string_to_mob_map.values() for m in g.get_family()]
+        for member in live.get_family():  # its own arrays: changing the read-out never changes a glyph
+            for attr in ("points", "fill_rgbas", "stroke_rgbas"):
+                assert not any(np.shares_memory(getattr(member, attr), getattr(g, attr)) for g in glyphs), attr

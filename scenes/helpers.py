@@ -353,8 +353,12 @@ class ExplainerScene(Scene):
         self.chapters = []    # (start second, title)
 
     def wait(self, duration: float = 1.0, *args, **kwargs):
-        """``Scene.wait`` for ``duration`` × :attr:`pace` seconds, rounded up to whole frames (Manim
-        writes ``int(seconds × fps)`` frames for a still wait: 2.4 s at 5 fps came out as 11 frames)."""
+        """``Scene.wait`` for ``duration`` × :attr:`pace` seconds, or longer when the caption on screen
+        needs it: a scene holds still at the end of what a caption describes, so the wait lasts until
+        the caption has been up for its reading time (:meth:`_end_cue` makes sure of it again before a
+        caption with no wait is replaced). Rounded up to whole frames (Manim writes ``int(seconds ×
+        fps)`` frames for a still wait: 2.4 s at 5 fps came out as 11 frames)."""
+        duration = max(duration, self._unread() / self.pace)
         frames = math.ceil(duration * self.pace * config.frame_rate - 1e-6)
         return super().wait(frames / config.frame_rate + 1e-6, *args, **kwargs)
 
@@ -396,12 +400,19 @@ class ExplainerScene(Scene):
         for the rest first."""
         if self.cue is None:
             return
+        if self._unread() > 1e-6:
+            self.wait(self._unread() / self.pace)
         text, start = self.cue
-        short = reading_seconds(text) * self.pace - (self.renderer.time - start)
-        if short > 1e-6:
-            self.wait(short / self.pace)
         self.add_subcaption(text, duration=self.renderer.time - start, offset=start - self.renderer.time)
         self.cue = None
+
+    def _unread(self) -> float:
+        """Seconds the caption on screen still needs to reach its reading time (max(2 s, 0.3 s a word)
+        × pace); 0 when there is none or it has had its time."""
+        if self.cue is None:
+            return 0.0
+        text, start = self.cue
+        return max(0.0, reading_seconds(text) * self.pace - (self.renderer.time - start))
 
     def _swap(self, attr: str, new) -> list:
         """Fade the old text out, then the new one in (never both half-visible on top of each other)."""

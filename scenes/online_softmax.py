@@ -62,17 +62,18 @@ class OnlineSoftmax(ExplainerScene):
             left, right = bars[0].get_left()[0] - 0.2, bars[-1].get_right()[0] + 0.2
             new_line = VGroup(DashedLine([left, y, 0], [right, y, 0], color=SCORE),
                               tex("m", font_size=26, color=SCORE).move_to([right + 0.25, y, 0]))
-            if frame is None:
-                self.play(Create(new_frame), Create(new_line), run_time=0.8)
-                self.say(f"tile 1 ({self.held(t)}) alone: its largest score m, the sum ℓ of e^(s − m), "
-                         "the weighted average o")
+            if frame is None:  # the frame moves to the tile as its caption comes in
+                said = self.say_animations(f"tile 1 ({self.held(t)}) alone: its largest score m, the sum ℓ of "
+                                           "e^(s − m), the weighted average o")
+                self.play(Create(new_frame), Create(new_line), *said, run_time=0.8)
             else:
                 grew = m > track[t - 1][0]
-                self.play(Transform(frame, new_frame), Transform(line, new_line), run_time=0.8)
-                self.say(f"tile {t + 1} ({self.held(t)}): the max rises to {m:.1f}, so the old ℓ and o are "
-                         f"rescaled by e^(m_old − m) = {np.exp(track[t - 1][0] - m):.3f} before adding" if grew
-                         else f"tile {t + 1} ({self.held(t)}): the max stays {m:.1f}; the new terms are added "
-                              "with their weights")
+                said = self.say_animations(
+                    f"tile {t + 1} ({self.held(t)}): the max rises to {m:.1f}, so the old ℓ and o are rescaled by "
+                    f"e^(m_old − m) = {np.exp(track[t - 1][0] - m):.3f} before adding" if grew
+                    else f"tile {t + 1} ({self.held(t)}): the max stays {m:.1f}; the new terms are added with "
+                         "their weights")
+                self.play(Transform(frame, new_frame), Transform(line, new_line), *said, run_time=0.8)
             if frame is None:
                 frame, line = new_frame, new_line
             self.play(*(ChangeDecimalToValue(r, x) for r, x in zip(readouts.numbers, (m, ell, o))), run_time=1.0)

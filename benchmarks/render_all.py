@@ -4,7 +4,8 @@ Each video is rendered once per quality, in a fresh process, with an empty cache
 a new ``EXPLAINER_CACHE_DIR``), exactly as a user's first ``explainer render NAME --quality Q`` would.
 Recorded: wall seconds, CPU seconds (the render and its LaTeX/dvisvgm/ffmpeg children), the video's
 length read from the mp4 with PyAV, and whether the subtitle (``.srt``) and, for a derivation video,
-the chapters file (``.chapters.vtt``) were written beside it. Rows are appended to a JSON-lines file
+the chapters file (``.chapters.vtt``) were written beside it. Wall seconds include any wait for
+another job on the machine (the load average is recorded with each row); CPU seconds do not. Rows are appended to a JSON-lines file
 as they finish, so an interrupted run resumes where it stopped; ``--table`` prints what is recorded.
 
     .venv/bin/python -m benchmarks.render_all --quality low medium --record results.jsonl
@@ -58,9 +59,11 @@ def commit() -> str:
 
 def render_once(name: str, quality: str, keep: Path | None = None) -> dict:
     """Render ``name`` at ``quality`` with an empty cache in a new ``explainer render`` process (the
-    video and its subtitles written to ``keep/quality`` when given, else thrown away)."""
+    video and its subtitles written to ``keep/quality/NAME/`` when given, else thrown away). Each
+    render has its own output folder: ``explainer render`` locks its output folder, so two runs
+    sharing one would wait for each other and count the wait as render time."""
     with tempfile.TemporaryDirectory(prefix="explainer-render-all-") as root:
-        out = keep / quality if keep else Path(root) / "out"
+        out = keep / quality / scenes.slug(name) if keep else Path(root) / "out"
         env = {**os.environ, "EXPLAINER_CACHE_DIR": str(Path(root) / "cache")}
         command = [str(Path(sys.executable).with_name("explainer")), "render", name, "--quality", quality,
                    "--no-cache", "--output", str(out)]
@@ -113,7 +116,7 @@ def main() -> None:
     parser.add_argument("--quality", nargs="+", default=["low"], choices=["low", "medium", "high"])
     parser.add_argument("--record", type=Path, required=True, help="JSON-lines file the rows are appended to")
     parser.add_argument("--table", action="store_true", help="only print the table of what is recorded")
-    parser.add_argument("--keep", type=Path, help="keep the videos in KEEP/QUALITY/ (to look at their frames)")
+    parser.add_argument("--keep", type=Path, help="keep the videos in KEEP/QUALITY/NAME/ (to look at their frames)")
     args = parser.parse_args()
     if not args.table:
         done = {(r["name"], r["quality"]) for r in recorded(args.record) if not r["rc"]}

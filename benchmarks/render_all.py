@@ -5,8 +5,9 @@ a new ``EXPLAINER_CACHE_DIR``), exactly as a user's first ``explainer render NAM
 Recorded: wall seconds, CPU seconds (the render and its LaTeX/dvisvgm/ffmpeg children), the video's
 length read from the mp4 with PyAV, and whether the subtitle (``.srt``) and, for a derivation video,
 the chapters file (``.chapters.vtt``) were written beside it. Wall seconds include any wait for
-another job on the machine (the load average is recorded with each row); CPU seconds do not. Rows are appended to a JSON-lines file
-as they finish, so an interrupted run resumes where it stopped; ``--table`` prints what is recorded.
+another job on the machine (the load average is recorded with each row); CPU seconds do not. Rows
+are appended to a JSON-lines file as they finish, so an interrupted run resumes where it stopped;
+``--table`` prints what is recorded.
 
     .venv/bin/python -m benchmarks.render_all --quality low medium --record results.jsonl
     .venv/bin/python -m benchmarks.render_all --quality medium --record results.jsonl derivation:softmax

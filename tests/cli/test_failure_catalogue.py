@@ -319,7 +319,10 @@ def test_a_closed_pipe_ends_the_command_quietly_with_141(args):
 def test_ctrl_c_exits_130(args, tmp_path):
     if args[0] == "render" and no_tools() or args[0] == "verify" and torch_missing():
         pytest.skip("needs the render tools / torch")
-    process = explainer(*args, cwd=tmp_path, env={"EXPLAINER_CACHE_DIR": "off", "TMPDIR": str(tmp_path)})
+    # Ctrl-C reaches the command as it does at a terminal, even when these tests run as a background
+    # job (a shell starts those with SIGINT ignored, and a child inherits that)
+    process = explainer(*args, cwd=tmp_path, env={"EXPLAINER_CACHE_DIR": "off", "TMPDIR": str(tmp_path)},
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(2.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)

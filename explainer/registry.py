@@ -181,6 +181,19 @@ def topic_heading(slug: str) -> str:
     return dict(TOPICS).get(slug, slug)
 
 
+def get_all(names: list[str]) -> list[Entry]:
+    """The entries called ``names``; every unknown one is reported (one line each), not just the first."""
+    found, unknown = [], []
+    for name in names:
+        try:
+            found.append(get(name))
+        except UsageError as exc:
+            unknown.append(str(exc))
+    if unknown:
+        raise UsageError("\n".join(unknown))
+    return found
+
+
 def unknown_message(kind: str, name: str, known: list[str], listing: str = "explainer list") -> str:
     """``unknown derivation 'softmx'; did you mean: softmax?`` — names that contain ``name``, else the
     nearest by difflib; no suggestion when nothing is close."""

@@ -62,6 +62,17 @@ def test_unknown_name_exits_2_with_suggestions(runner, args):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", [["check"], ["verify", "--device", "cpu"]])
+def test_every_unknown_name_is_reported_not_just_the_first(runner, command):
+    if command[0] == "verify":
+        pytest.importorskip("torch")
+    result = runner.invoke(cli, [*command, "softmx", "softmax", "attenion"])
+    assert result.exit_code == 2, result.output
+    assert "unknown derivation 'softmx'; did you mean: softmax" in result.output
+    assert "unknown derivation 'attenion'; did you mean:" in result.output
+    assert "unknown derivation 'softmax'" not in result.output
+
+
 def test_unknown_name_with_nothing_close_gets_no_suggestion(runner):
     result = runner.invoke(cli, ["show", "nosuch"])
     assert result.exit_code == 2 and "did you mean" not in result.output and "explainer list" in result.output

@@ -106,7 +106,7 @@ def check_command(names: tuple[str, ...], all_: bool, as_json: bool, modules) ->
     if not names and not all_:
         raise UsageError("name at least one derivation, or use --all (see 'explainer list')")
     chosen = [e.name for e in registry.entries()] if all_ else list(dict.fromkeys(names))
-    entries = _known(chosen)  # unknown names fail before any work
+    entries = registry.get_all(chosen)  # unknown names fail before any work
     reports = [run_check(e.build()) for e in entries]
     click.echo(report_json(reports) if as_json else report_table(reports), nl=False)
     if not all(r.ok for r in reports):
@@ -115,16 +115,3 @@ def check_command(names: tuple[str, ...], all_: bool, as_json: bool, modules) ->
                 for f in r.failures:
                     click.echo(f"FAILED {r.name} {f.label}: {f.detail}", err=True)
         raise click.exceptions.Exit(1)
-
-
-def _known(names: list[str]) -> list[registry.Entry]:
-    """The entries called ``names``; every unknown one is reported (one line each), not just the first."""
-    found, unknown = [], []
-    for name in names:
-        try:
-            found.append(registry.get(name))
-        except UsageError as exc:
-            unknown.append(str(exc))
-    if unknown:
-        raise UsageError("\n".join(unknown))
-    return found

@@ -18,8 +18,7 @@ def verify_sharded(names, all_: bool, world_size: int | None, device: str, dtype
     from explainer import registry
 
     others = [n for n in names if n not in DERIVATIONS]
-    for name in others:
-        registry.get(name)   # a misspelt name: "unknown derivation …; did you mean …"
+    registry.get_all(others)   # misspelt names: "unknown derivation …; did you mean …", each one
     if all_ or others or not names:
         what = "--all" if all_ else ", ".join(others) or "no derivation"
         raise UsageError(f"--world-size runs only the sharded derivations ({', '.join(DERIVATIONS)}), not {what}; "

@@ -16,9 +16,8 @@ def choose(names, all_: bool) -> list[str]:
 
     registered = [e.name for e in registry.entries()]
     chosen = list(dict.fromkeys(names))
-    for name in chosen:  # checked with --all too: a misspelt name is an error, never silently ignored
-        if name not in CHECKS:
-            registry.get(name)
+    # checked with --all too: a misspelt name is an error, never silently ignored (each one reported)
+    registry.get_all([name for name in chosen if name not in CHECKS])
     if all_:
         return registered + [n for n in CHECKS if n not in registered]
     return chosen

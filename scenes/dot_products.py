@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DEGREES, DOWN, LEFT, RIGHT, TAU, UP, Arrow, Create, DecimalNumber, FadeIn, FadeOut, GrowArrow,
-                   NumberPlane, ValueTracker, VGroup, always_redraw, linear)
+from manim import (DEGREES, DOWN, LEFT, RIGHT, TAU, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow, NumberPlane,
+                   ValueTracker, VGroup, always_redraw, linear)
 
-from explainer.scenes.helpers import (ExplainerScene, Readout, bars, closed_form, find_step, fit, formula, light_digits,
+from explainer.scenes.helpers import (ExplainerScene, bars, closed_form, find_step, fit, formula, readout_column,
                                       signed_color, tex)
 from explainer.scenes.palette import KEY, QUERY, WEIGHT
 
@@ -101,23 +101,15 @@ class DotProductAlignment(ExplainerScene):
     def readouts(self, geometric, key) -> VGroup:
         """Live θ (degrees), cos θ and q·k for the turning key, stacked on the right."""
         theta = next(iter(geometric.rhs.atoms(sp.cos))).args[0]
-        rows = VGroup()
-        for text, value, scale in (
-                (sp.latex(theta) + r"\ (^\circ)", lambda: np.degrees(np.arccos(self.cosine(key()))), None),
-                (sp.latex(sp.cos(theta)), lambda: self.cosine(key()), 1.0),
-                (sp.latex(geometric.lhs), lambda: self.score(self.query, key()), self.norm(self.query) * self.key_length)):
-            label = tex(text + " =", font_size=40)
-            readout = Readout(value(), num_decimal_places=2, font_size=40, include_sign=scale is not None)
-            if scale is None:
-                readout.add_updater(lambda m, v=value: m.set_value(v()))
-            else:
-                readout.add_updater(lambda m, v=value, s=scale: m.set_value(v()).set_color(signed_color(v(), s)))
-            rows.add(VGroup(label, readout))
-        for row in rows:
-            row[1].next_to(row[0], RIGHT)
-        DecimalNumber(-1234567890.5, include_sign=True)  # every glyph a read-out shows, made once ...
-        light_digits()  # ... and light, since each set_value copies them
-        rows.arrange(DOWN, aligned_edge=LEFT, buff=0.5).move_to(RIGHT * 3.6 + UP * 0.2)
+        reach = self.norm(self.query) * self.key_length  # |q·k| at most
+        rows = readout_column([
+            (tex(sp.latex(theta) + r"\ (^\circ) =", font_size=40),
+             lambda: np.degrees(np.arccos(self.cosine(key()))), False, None),
+            (tex(sp.latex(sp.cos(theta)) + " =", font_size=40), lambda: self.cosine(key()), True,
+             lambda v: signed_color(v, 1.0)),
+            (tex(sp.latex(geometric.lhs) + " =", font_size=40), lambda: self.score(self.query, key()), True,
+             lambda v: signed_color(v, reach))], buff=0.5)
+        rows.move_to(RIGHT * 3.6 + UP * 0.2)
         return fit(rows, 6.0)
 
     @staticmethod

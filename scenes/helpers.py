@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, DecimalNumber, GREY_B, GREEN_C, RED_D, RIGHT, UP, WHITE, YELLOW_C, FadeIn, FadeOut, MathTex, Rectangle,
-                   Scene, Text, TransformMatchingTex, VGroup, config, interpolate_color, smooth)
+from manim import (DOWN, GREY_B, GREEN_C, LEFT, RED_D, RIGHT, UP, WHITE, YELLOW_C, DecimalNumber, FadeIn, FadeOut, MathTex,
+                   Rectangle, Scene, Text, TransformMatchingTex, VGroup, config, interpolate_color, smooth)
 
 from explainer import registry
 from explainer.formats.latex import LATEX_REL, latex
@@ -201,6 +201,23 @@ class Readout(DecimalNumber):
         mob = _glyph_copy(numbers.string_to_mob_map[string])
         mob.font_size = self._font_size
         return mob
+
+
+def readout_column(rows, buff: float) -> VGroup:
+    """Live read-outs stacked left-aligned: for each ``(label, value, signed, recolor)`` the label and a
+    :class:`Readout` kept at ``value()`` every frame (with its sign when ``signed``; coloured by
+    ``recolor(value())`` when given)."""
+    column = VGroup()
+    for label, value, signed, recolor in rows:
+        number = Readout(value(), num_decimal_places=2, font_size=40, include_sign=signed)
+        if recolor is None:
+            number.add_updater(lambda mob, v=value: mob.set_value(v()))
+        else:
+            number.add_updater(lambda mob, v=value, c=recolor: mob.set_value(v()).set_color(c(v())))
+        column.add(VGroup(label, number.next_to(label, RIGHT)))
+    DecimalNumber(-1234567890.5, include_sign=True)  # every glyph a read-out shows, made once ...
+    light_digits()  # ... and light, since each set_value copies them
+    return column.arrange(DOWN, aligned_edge=LEFT, buff=buff)
 
 
 def _glyph_copy(glyph):

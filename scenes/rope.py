@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from manim import (DOWN, LEFT, RIGHT, Arc, Arrow, Create, DecimalNumber, FadeIn, FadeOut, NumberPlane, ValueTracker,
-                   VGroup, always_redraw, linear)
+from manim import (DOWN, LEFT, RIGHT, Arc, Arrow, Create, FadeIn, FadeOut, NumberPlane, ValueTracker, VGroup,
+                   always_redraw, linear)
 
-from explainer.scenes.helpers import (ExplainerScene, Readout, closed_form, derivation, fit, formula, light_digits,
+from explainer.scenes.helpers import (ExplainerScene, closed_form, derivation, fit, formula, readout_column,
                                      tex)
 from explainer.scenes.palette import KEY, POSITION, QUERY, SCORE
 
@@ -84,17 +84,10 @@ class RopeRotation(ExplainerScene):
 
     def readouts(self, m: ValueTracker, n: ValueTracker, score) -> VGroup:
         """Live m, n, n − m and the score q·k, stacked on the right."""
-        rows = VGroup()
-        for text, value, color in ((r"m", m.get_value, POSITION), (r"n", n.get_value, POSITION),
-                                   (r"n - m", lambda: n.get_value() - m.get_value(), POSITION),
-                                   (r"\mathbf{q}\cdot\mathbf{k}", score, SCORE)):
-            label = tex(text + " =", font_size=40, color=color)
-            readout = Readout(value(), num_decimal_places=2, font_size=40, include_sign=True)
-            readout.add_updater(lambda mob, v=value: mob.set_value(v()))
-            rows.add(VGroup(label, readout))
-        for row in rows:
-            row[1].next_to(row[0], RIGHT)
-        DecimalNumber(-1234567890.5, include_sign=True)  # every glyph a read-out shows, made once ...
-        light_digits()  # ... and light, since each set_value copies them
-        rows.arrange(DOWN, aligned_edge=LEFT, buff=0.45).move_to(RIGHT * 3.4 + DOWN * 0.2)
+        shown = ((r"m", m.get_value, POSITION), (r"n", n.get_value, POSITION),
+                 (r"n - m", lambda: n.get_value() - m.get_value(), POSITION),
+                 (r"\mathbf{q}\cdot\mathbf{k}", score, SCORE))
+        rows = readout_column([(tex(text + " =", font_size=40, color=color), value, True, None)
+                               for text, value, color in shown], buff=0.45)
+        rows.move_to(RIGHT * 3.4 + DOWN * 0.2)
         return fit(rows, 5.0)
